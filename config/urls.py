@@ -1,0 +1,43 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from . import views
+
+# The admin signs in through allauth, so that MFA applies there too.
+admin.site.login = views.admin_login
+admin.site.site_header = f"{settings.PRODUCT_NAME} — administration"
+admin.site.site_title = settings.PRODUCT_NAME
+admin.site.index_title = "Gestion des dispositifs d'accompagnement"
+
+pages = (
+    [
+        path(
+            "accessibilite/",
+            views.page("pages/accessibilite.html", "Déclaration d'accessibilité"),
+            name="accessibilite",
+        ),
+        path(
+            "mentions-legales/",
+            views.page("pages/mentions_legales.html", "Mentions légales"),
+            name="mentions_legales",
+        ),
+        path(
+            "donnees-personnelles/",
+            views.page("pages/donnees_personnelles.html", "Données personnelles"),
+            name="donnees_personnelles",
+        ),
+    ],
+    "pages",
+)
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("compte/", include("allauth.urls")),
+    path("", include("cadres.urls")),
+    path("espace/", include("accompagnement.urls")),
+    path("", include(pages)),
+    path("sante/", views.health, name="health"),
+]

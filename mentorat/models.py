@@ -1,0 +1,1 @@
+"""Models of the scheme; filled by its own issue."""

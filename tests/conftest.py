@@ -1,0 +1,36 @@
+import pytest
+
+from config.celery import app as celery_app
+
+from tests.factories import CadreFactory, StructureFactory, make_admin, make_delegue
+
+
+@pytest.fixture(autouse=True)
+def _mail_and_tasks(settings):
+    """Mails land in ``mail.outbox``; tasks run inline unless a test starts a worker."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SITE_URL = "http://testserver"
+    eager = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def two_ministries(db):
+    """Ministry A (with a direction and a service) and ministry B, a délégué each."""
+    a = StructureFactory(nom="Ministère A", sigle="MA")
+    a_dir = StructureFactory(nom="Direction A1", sigle="DA1", parent=a, type="direction")
+    a_srv = StructureFactory(nom="Service A1-1", sigle="SA11", parent=a_dir, type="service")
+    b = StructureFactory(nom="Ministère B", sigle="MB")
+    return {
+        "a": a,
+        "a_dir": a_dir,
+        "a_srv": a_srv,
+        "b": b,
+        "cadre_a": CadreFactory(structure=a_srv, nom="Alpha"),
+        "cadre_b": CadreFactory(structure=b, nom="Bravo"),
+        "delegue_a": make_delegue(a),
+        "delegue_b": make_delegue(b),
+        "admin": make_admin(),
+    }

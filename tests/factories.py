@@ -1,0 +1,75 @@
+import factory
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+from cadres.models import Cadre, Role, Structure, User, Vivier
+from cadres.services import grant_role
+
+PASSWORD = "mot-de-passe-de-test-2026"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"agent{n}@example.gouv.fr")
+    first_name = factory.Faker("first_name", locale="fr_FR")
+    last_name = factory.Faker("last_name", locale="fr_FR")
+    password = factory.django.Password(PASSWORD)
+
+
+class StructureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Structure
+
+    nom = factory.Sequence(lambda n: f"Ministère n° {n}")
+    sigle = factory.Sequence(lambda n: f"M{n}")
+    type = Structure.Type.MINISTERE
+    parent = None
+
+
+class VivierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Vivier
+
+    nom = factory.Sequence(lambda n: f"Vivier {n}")
+
+
+class CadreFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Cadre
+
+    civilite = Cadre.Civilite.MADAME
+    nom = factory.Faker("last_name", locale="fr_FR")
+    prenom = factory.Faker("first_name", locale="fr_FR")
+    email = factory.Sequence(lambda n: f"cadre{n}@example.gouv.fr")
+    structure = factory.SubFactory(StructureFactory)
+    fonction = "Sous-directrice"
+
+
+def with_totp(user):
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, generate_totp_secret())
+    return user
+
+
+def make_delegue(*structures, mfa=True, **kwargs):
+    user = UserFactory(**kwargs)
+    grant_role(user, Role.Kind.DELEGUE, structures)
+    user.refresh_from_db()
+    return with_totp(user) if mfa else user
+
+
+def make_admin(mfa=True, **kwargs):
+    user = UserFactory(**kwargs)
+    grant_role(user, Role.Kind.ADMINISTRATEUR)
+    user.refresh_from_db()
+    return with_totp(user) if mfa else user
+
+
+def make_cadre_user(**kwargs):
+    cadre = CadreFactory(**kwargs)
+    cadre.user = UserFactory(email=cadre.email)
+    cadre.save()
+    return cadre
