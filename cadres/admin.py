@@ -26,9 +26,7 @@ class StructureAdmin(PerimeterAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="structure", ordering="chemin")
     def indented_name(self, obj):
-        return format_html(
-            '<span style="padding-left:{}rem">{}</span>', obj.niveau * 1.2, obj.nom
-        )
+        return format_html('<span style="padding-left:{}rem">{}</span>', obj.niveau * 1.2, obj.nom)
 
     @admin.display(description="cadres", ordering="_nb")
     def nb_cadres(self, obj):

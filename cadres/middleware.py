@@ -1,9 +1,8 @@
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
-
-from allauth.mfa.models import Authenticator
 
 # Pages a staff member without TOTP may still reach: setting it up, leaving, assets.
 _OPEN_PREFIXES = ("/compte/2fa/", "/compte/logout/", "/compte/deconnexion/", "/static/", "/sante/")

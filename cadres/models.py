@@ -116,23 +116,6 @@ class Structure(models.Model):
     def __str__(self):
         return f"{self.sigle} – {self.nom}" if self.sigle else self.nom
 
-    def _creates_cycle(self):
-        if not (self.parent_id and self.pk):
-            return False
-        return self.parent_id == self.pk or (
-            bool(self.chemin) and self._parent_path().startswith(self.chemin)
-        )
-
-    def _parent_path(self):
-        # Read from the database: the parent may have moved since it was loaded.
-        if not self.parent_id:
-            return ""
-        return Structure.objects.values_list("chemin", flat=True).get(pk=self.parent_id)
-
-    def clean(self):
-        if self._creates_cycle():
-            raise ValidationError({"parent": CYCLE_ERROR})
-
     @transaction.atomic
     def save(self, *args, **kwargs):
         if self._creates_cycle():
@@ -155,17 +138,26 @@ class Structure(models.Model):
                 niveau=models.F("niveau") + shift,
             )
 
+    def clean(self):
+        if self._creates_cycle():
+            raise ValidationError({"parent": CYCLE_ERROR})
+
+    def _creates_cycle(self):
+        if not (self.parent_id and self.pk):
+            return False
+        return self.parent_id == self.pk or (
+            bool(self.chemin) and self._parent_path().startswith(self.chemin)
+        )
+
+    def _parent_path(self):
+        # Read from the database: the parent may have moved since it was loaded.
+        if not self.parent_id:
+            return ""
+        return Structure.objects.values_list("chemin", flat=True).get(pk=self.parent_id)
+
     def _path_from_parent(self):
         path = f"{self._parent_path()}{self.pk}/"
         return path, path.count("/") - 1
-
-    def ancestors(self):
-        ids = [int(x) for x in self.chemin.strip("/").split("/")[:-1] if x]
-        return Structure.objects.filter(pk__in=ids).order_by("niveau")
-
-    @property
-    def libelle_complet(self):
-        return " › ".join([str(a.sigle or a.nom) for a in self.ancestors()] + [str(self)])
 
 
 class Vivier(models.Model):
@@ -234,7 +226,9 @@ class Cadre(models.Model):
         related_name="collaborateurs",
     )
     date_prise_poste = models.DateField("date de prise de poste", null=True, blank=True)
-    viviers = models.ManyToManyField(Vivier, verbose_name="viviers", blank=True, related_name="cadres")
+    viviers = models.ManyToManyField(
+        Vivier, verbose_name="viviers", blank=True, related_name="cadres"
+    )
     user = models.OneToOneField(
         User,
         verbose_name="compte",
@@ -265,13 +259,13 @@ class Cadre(models.Model):
     def __str__(self):
         return f"{self.prenom} {self.nom.upper()}"
 
-    def get_absolute_url(self):
-        return reverse("admin:cadres_cadre_change", args=[self.pk])
-
     def save(self, *args, **kwargs):
         self.email = (self.email or "").strip().lower()
         self.matricule = (self.matricule or "").strip() or None
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("admin:cadres_cadre_change", args=[self.pk])
 
     def clean(self):
         if self.responsable_id and self.responsable_id == self.pk:
@@ -293,7 +287,9 @@ class Role(models.Model):
 
     STAFF_KINDS = {Kind.ADMINISTRATEUR, Kind.DELEGUE}
 
-    user = models.ForeignKey(User, verbose_name="utilisateur", on_delete=models.CASCADE, related_name="roles")
+    user = models.ForeignKey(
+        User, verbose_name="utilisateur", on_delete=models.CASCADE, related_name="roles"
+    )
     kind = models.CharField("rôle", max_length=20, choices=Kind.choices)
     structures = models.ManyToManyField(
         Structure,
@@ -307,7 +303,9 @@ class Role(models.Model):
     class Meta:
         verbose_name = "rôle"
         verbose_name_plural = "rôles"
-        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="role_unique_per_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="role_unique_per_user")
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} – {self.user}"

@@ -6,7 +6,9 @@ def site(request):
     return {
         "SITE_CONFIG": {
             "site_title": settings.PRODUCT_NAME,
-            "site_tagline": "Coaching, mentorat, codéveloppement et immersion des cadres supérieurs",
+            "site_tagline": (
+                "Coaching, mentorat, codéveloppement et immersion des cadres supérieurs"
+            ),
             "footer_description": "",
             "accessibility_status": "non conforme",
         },

@@ -1,7 +1,6 @@
 import pytest
 
 from config.celery import app as celery_app
-
 from tests.factories import CadreFactory, StructureFactory, make_admin, make_delegue
 
 

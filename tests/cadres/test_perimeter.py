@@ -142,7 +142,9 @@ def test_user_without_role_has_no_admin(client, two_ministries):
     assert client.get(response.url).status_code == 403
 
 
-def test_changelist_queries_do_not_grow_with_rows(client, two_ministries, django_assert_max_num_queries):
+def test_changelist_queries_do_not_grow_with_rows(
+    client, two_ministries, django_assert_max_num_queries
+):
     m = two_ministries
     client.force_login(m["delegue_a"])
     CadreFactory.create_batch(40, structure=m["a_dir"])

@@ -37,25 +37,98 @@ TREE = {
     },
 }
 
-PRENOMS_F = ["Claire", "Sophie", "Isabelle", "Nathalie", "Camille", "Hélène", "Anne", "Julie",
-             "Marion", "Céline", "Agnès", "Laure", "Émilie", "Caroline", "Sandrine"]
-PRENOMS_M = ["Thomas", "Nicolas", "Julien", "Pierre", "Antoine", "François", "Olivier", "Marc",
-             "Laurent", "Benoît", "Sébastien", "Guillaume", "Vincent", "Xavier", "Jérôme"]
-NOMS = ["Martin", "Bernard", "Dubois", "Durand", "Lefèvre", "Moreau", "Laurent", "Simon",
-        "Michel", "Garnier", "Faure", "Rousseau", "Blanc", "Guérin", "Muller", "Henry",
-        "Roussel", "Nicolas", "Perrin", "Morin", "Mathieu", "Clément", "Gauthier", "Dumont",
-        "Lopez", "Fontaine", "Chevalier", "Robin", "Masson", "Sanchez", "Boyer", "Denis"]
-FONCTIONS = ["Sous-directeur", "Chef de service", "Directeur de projet", "Expert de haut niveau",
-             "Secrétaire général adjoint", "Directeur adjoint", "Chef de bureau",
-             "Directeur régional", "Sous-préfet", "Adjoint au directeur"]
-CORPS = [("Administrateur de l'État", "Administrateur de l'État hors classe"),
-         ("Ingénieur des ponts, des eaux et des forêts", "Ingénieur en chef"),
-         ("Administrateur des finances publiques", "Administrateur général"),
-         ("Commissaire de police", "Commissaire général"),
-         ("Attaché d'administration de l'État", "Attaché hors classe")]
-VIVIERS = ["Vivier des futurs directeurs d'administration centrale",
-           "Vivier des sous-directeurs et chefs de service",
-           "Cycle de développement des cadres dirigeants 2026"]
+PRENOMS_F = [
+    "Claire",
+    "Sophie",
+    "Isabelle",
+    "Nathalie",
+    "Camille",
+    "Hélène",
+    "Anne",
+    "Julie",
+    "Marion",
+    "Céline",
+    "Agnès",
+    "Laure",
+    "Émilie",
+    "Caroline",
+    "Sandrine",
+]
+PRENOMS_M = [
+    "Thomas",
+    "Nicolas",
+    "Julien",
+    "Pierre",
+    "Antoine",
+    "François",
+    "Olivier",
+    "Marc",
+    "Laurent",
+    "Benoît",
+    "Sébastien",
+    "Guillaume",
+    "Vincent",
+    "Xavier",
+    "Jérôme",
+]
+NOMS = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Durand",
+    "Lefèvre",
+    "Moreau",
+    "Laurent",
+    "Simon",
+    "Michel",
+    "Garnier",
+    "Faure",
+    "Rousseau",
+    "Blanc",
+    "Guérin",
+    "Muller",
+    "Henry",
+    "Roussel",
+    "Nicolas",
+    "Perrin",
+    "Morin",
+    "Mathieu",
+    "Clément",
+    "Gauthier",
+    "Dumont",
+    "Lopez",
+    "Fontaine",
+    "Chevalier",
+    "Robin",
+    "Masson",
+    "Sanchez",
+    "Boyer",
+    "Denis",
+]
+FONCTIONS = [
+    "Sous-directeur",
+    "Chef de service",
+    "Directeur de projet",
+    "Expert de haut niveau",
+    "Secrétaire général adjoint",
+    "Directeur adjoint",
+    "Chef de bureau",
+    "Directeur régional",
+    "Sous-préfet",
+    "Adjoint au directeur",
+]
+CORPS = [
+    ("Administrateur de l'État", "Administrateur de l'État hors classe"),
+    ("Ingénieur des ponts, des eaux et des forêts", "Ingénieur en chef"),
+    ("Administrateur des finances publiques", "Administrateur général"),
+    ("Commissaire de police", "Commissaire général"),
+    ("Attaché d'administration de l'État", "Attaché hors classe"),
+]
+VIVIERS = [
+    "Vivier des futurs directeurs d'administration centrale",
+    "Vivier des sous-directeurs et chefs de service",
+    "Cycle de développement des cadres dirigeants 2026",
+]
 
 
 class Command(BaseCommand):
@@ -174,7 +247,9 @@ class Command(BaseCommand):
     def _totp_secret(self, user):
         from allauth.mfa.utils import decrypt
 
-        authenticator = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+        authenticator = Authenticator.objects.filter(
+            user=user, type=Authenticator.Type.TOTP
+        ).first()
         if authenticator is None:
             secret = generate_totp_secret()
             TOTP.activate(user, secret)
