@@ -5,3 +5,8 @@ class AccompagnementConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accompagnement"
     verbose_name = "Accompagnement"
+
+    def ready(self):
+        from .notifications import register_all
+
+        register_all()

@@ -104,3 +104,19 @@ class PerimeterAdminMixin:
         if field is not None and hasattr(field, "queryset"):
             field.queryset = self._limit_to_perimeter(field.queryset, request)
         return field
+
+
+def delegues_for(structure):
+    """Users whose délégué perimeter covers ``structure`` (nearest perimeter first)."""
+    from .models import User
+
+    parts = structure.chemin.strip("/").split("/")
+    prefixes = ["/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+    roles = (
+        Role.objects.filter(kind=Role.Kind.DELEGUE, structures__chemin__in=prefixes)
+        .values_list("user_id", "structures__niveau")
+        .order_by("-structures__niveau", "user_id")
+    )
+    ids = list(dict.fromkeys(user_id for user_id, _ in roles))
+    users = User.objects.in_bulk(ids)
+    return [users[i] for i in ids if users[i].is_active]

@@ -5,6 +5,7 @@ inline, mails printed on the console. Production sets DATABASE_URL, REDIS_URL,
 SECRET_KEY, ALLOWED_HOSTS and uses ``config.settings_production`` on top.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -202,6 +203,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cadres.tasks.send_pending_invitations",
         "schedule": 300.0,
     },
+    "send-due-notifications": {
+        "task": "accompagnement.tasks.send_due_notifications",
+        "schedule": 60.0,
+    },
+}
+
+# --- Reminders ------------------------------------------------------------------
+# Session reminders, in days before the start (default: a week and a day before).
+SESSION_REMINDERS = {
+    f"j{days}": timedelta(days=days)
+    for days in env.list("SESSION_REMINDER_DAYS", cast=int, default=[7, 1])
 }
 
 # --- Cache ----------------------------------------------------------------------

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accompagnement.views import calendar_feed
+
 from . import views
 
 # The admin signs in through allauth, so that MFA applies there too.
@@ -38,6 +40,7 @@ urlpatterns = [
     path("compte/", include("allauth.urls")),
     path("", include("cadres.urls")),
     path("espace/", include("accompagnement.urls")),
+    path("calendrier/<str:token>.ics", calendar_feed, name="calendar_feed"),
     path("", include(pages)),
     path("sante/", views.health, name="health"),
 ]

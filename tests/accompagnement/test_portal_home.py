@@ -84,14 +84,14 @@ def test_home_query_count_is_bounded(client, django_assert_max_num_queries):
     for kind in (Role.Kind.COACH, Role.Kind.MENTOR, Role.Kind.ANIMATEUR):
         grant_role(user, kind)
     client.force_login(user)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(12):
         assert client.get(HOME).status_code == 200
 
 
 def test_delegue_home_query_count_is_bounded(client, two_ministries, django_assert_max_num_queries):
     delegue = make_delegue(two_ministries["a"], two_ministries["b"])
     client.force_login(delegue)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(14):
         assert client.get(HOME).status_code == 200
 
 

@@ -1,0 +1,70 @@
+"""The kinds of mail the outbox sends: template and attachments of each."""
+
+from django.conf import settings
+from django.urls import reverse
+
+from . import calendar
+from .services.outbox import Kind, register_kind
+from .services.sessions import CANCELLATION, reminder_kinds
+
+
+def _admin_url(obj):
+    opts = obj._meta
+    return settings.SITE_URL + reverse(
+        f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]
+    )
+
+
+def _ics(cancel):
+    def attachments(notification, session):
+        return [("invitation.ics", calendar.invitation(session, cancel=cancel), "text/calendar")]
+
+    return attachments
+
+
+def _session_context(notification, session):
+    delay = settings.SESSION_REMINDERS.get(notification.kind.removeprefix("session_rappel_"))
+    return {"session": session, "delai_jours": delay.days if delay else None}
+
+
+def _demande_context(notification, demande):
+    return {
+        "demande": demande,
+        "admin_url": _admin_url(demande),
+        "portal_url": settings.SITE_URL + reverse("portal:demande_detail", args=[demande.pk]),
+    }
+
+
+def _evaluation_context(notification, evaluation):
+    return {
+        "evaluation": evaluation,
+        "url": settings.SITE_URL + reverse("portal:evaluation", args=[evaluation.pk]),
+    }
+
+
+def register_all():
+    for kind in reminder_kinds():
+        register_kind(
+            kind,
+            Kind(
+                "accompagnement/email/session_rappel",
+                context=_session_context,
+                attachments=_ics(cancel=False),
+            ),
+        )
+    register_kind(
+        CANCELLATION,
+        Kind(
+            "accompagnement/email/session_annulation",
+            context=_session_context,
+            attachments=_ics(cancel=True),
+        ),
+    )
+    register_kind("demande_recue", Kind("accompagnement/email/demande_recue", _demande_context))
+    for kind in ("demande_echeance_proche", "demande_en_retard"):
+        register_kind(kind, Kind("accompagnement/email/demande_echeance", _demande_context))
+    register_kind(
+        "demande_decision", Kind("accompagnement/email/demande_decision", _demande_context)
+    )
+    for kind in ("evaluation_demandee", "evaluation_relance"):
+        register_kind(kind, Kind("accompagnement/email/evaluation", _evaluation_context))

@@ -1,0 +1,55 @@
+"""The one plug-in point between the shared machinery and the scheme apps.
+
+Each scheme app registers a ``Scheme`` from its ``AppConfig.ready()``: what it offers
+for a person (programmes, sessions, pending actions) and how it creates a programme
+from an accepted request. ``accompagnement`` and ``cadres`` never import a scheme app;
+a fifth scheme is one more app and one more ``register()`` call.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Card:
+    """A line of the portal: a programme, a pending action..."""
+
+    dispositif: str
+    titre: str
+    statut: str = ""
+    url: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Scheme:
+    dispositif: str  # a accompagnement.models.Dispositif value
+    # Creates the programme of an accepted request; returns the model instance.
+    create_programme: Callable | None = None
+    # user -> queryset of the scheme's sessions the user takes part in (any date).
+    sessions_for: Callable | None = None
+    # user -> list[Card]: the user's programmes in this scheme (bounded queries).
+    programmes_for: Callable | None = None
+    # user -> list[Card]: what the user has to do (sign, answer...).
+    actions_for: Callable | None = None
+    session_models: tuple = field(default_factory=tuple)
+
+
+_schemes: dict[str, Scheme] = {}
+
+
+def register(scheme: Scheme):
+    _schemes[scheme.dispositif] = scheme
+    return scheme
+
+
+def unregister(dispositif):
+    _schemes.pop(dispositif, None)
+
+
+def get(dispositif) -> Scheme | None:
+    return _schemes.get(dispositif)
+
+
+def all_schemes():
+    return list(_schemes.values())

@@ -1,0 +1,177 @@
+"""The outbox: notifications are rows written in the transaction of the change that
+causes them; ``send_due()`` (a beat task) sends them.
+
+Exactly once: the unique key (kind, object, recipient, due date) forbids a second
+row for the same reminder; a row is marked sent right after its message leaves, so a
+sweep running twice, or a worker restarted after a crash, never resends it. Rows a
+dead worker had claimed but not sent go back to the queue after CLAIM_TIMEOUT.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.mail import get_connection
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from cadres.mail import build_mail
+from cadres.services import enqueue
+
+from ..models import Notification
+
+logger = logging.getLogger(__name__)
+
+CLAIM_TIMEOUT = timedelta(minutes=15)
+MAX_ATTEMPTS = 5
+BATCH_SIZE = 200
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How a kind of notification becomes a mail."""
+
+    template: str  # "accompagnement/email/<name>" pair of .txt/.html + _subject.txt
+    # (notification, target) -> extra template context
+    context: callable = None
+    # (notification, target) -> list of (filename, content, mimetype)
+    attachments: callable = None
+
+
+_kinds: dict[str, Kind] = {}
+
+
+def register_kind(name, kind: Kind):
+    _kinds[name] = kind
+
+
+def notify(kind, target, user=None, email=None, due_at=None, reference_at=None, context=None):
+    """Write one outbox row (idempotent). Call inside the transaction of the change.
+
+    ``reference_at`` (default: ``due_at``) is the date the notification is about;
+    a second call with the same kind, target, recipient and reference is a no-op.
+    """
+    email = (email or getattr(user, "email", "")).lower()
+    if not email:
+        return None
+    due_at = due_at or timezone.now()
+    key = {
+        "kind": kind,
+        "object_type": ContentType.objects.get_for_model(target),
+        "object_id": target.pk,
+        "email": email,
+        "reference_at": reference_at or due_at,
+    }
+    try:
+        with transaction.atomic():
+            row, created = Notification.objects.get_or_create(
+                **key, defaults={"recipient": user, "context": context or {}, "due_at": due_at}
+            )
+    except IntegrityError:  # a concurrent writer got there first
+        return Notification.objects.get(**key)
+    if not created and row.statut == Notification.Statut.ANNULEE:
+        row.statut = Notification.Statut.EN_ATTENTE
+        row.save(update_fields=["statut"])
+    if due_at <= timezone.now():
+        kick()
+    return row
+
+
+def cancel(target, kinds=None, exclude_ids=()):
+    """Cancel the pending rows of an object (all kinds, or those given)."""
+    qs = Notification.objects.filter(
+        object_type=ContentType.objects.get_for_model(target),
+        object_id=target.pk,
+        statut=Notification.Statut.EN_ATTENTE,
+    ).exclude(pk__in=exclude_ids)
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    return qs.update(statut=Notification.Statut.ANNULEE)
+
+
+def kick():
+    """Ask a worker to send now what is due (after commit; the beat sweep is the net)."""
+    from ..tasks import send_due_notifications
+
+    enqueue(send_due_notifications)
+
+
+def release_stale_claims(now=None):
+    now = now or timezone.now()
+    return Notification.objects.filter(
+        statut=Notification.Statut.ENVOI, claimed_at__lt=now - CLAIM_TIMEOUT
+    ).update(statut=Notification.Statut.EN_ATTENTE, claimed_at=None)
+
+
+def _claim(batch_size, now):
+    with transaction.atomic():
+        rows = list(
+            Notification.objects.due(now)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("object_type", "recipient")
+            .order_by("due_at", "pk")[:batch_size]
+        )
+        Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
+            statut=Notification.Statut.ENVOI, claimed_at=now, attempts=F("attempts") + 1
+        )
+    return rows
+
+
+def render(notification):
+    kind = _kinds[notification.kind]
+    target = notification.target
+    context = {"notification": notification, "target": target, **notification.context}
+    if kind.context:
+        context.update(kind.context(notification, target))
+    message = build_mail(kind.template, context, to=notification.email)
+    # A stable Message-ID lets mail clients drop a copy resent after a crash.
+    message.extra_headers["Message-ID"] = (
+        f"<notification-{notification.pk}@{settings.SITE_URL.split('//')[-1]}>"
+    )
+    for filename, content, mimetype in (
+        kind.attachments(notification, target) if kind.attachments else ()
+    ):
+        message.attach(filename, content, mimetype)
+    return message
+
+
+def send_due(batch_size=BATCH_SIZE, now=None):
+    """Send one batch of due rows over one SMTP connection; returns (claimed, sent)."""
+    now = now or timezone.now()
+    release_stale_claims(now)
+    rows = _claim(batch_size, now)
+    if not rows:
+        return 0, 0
+    sent = 0
+    connection = get_connection()
+    try:
+        connection.open()
+    except Exception:
+        # Mail server down: give the rows back at once, the next sweep retries.
+        Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
+            statut=Notification.Statut.EN_ATTENTE, claimed_at=None
+        )
+        raise
+    with connection:
+        for row in rows:
+            try:
+                message = render(row)
+                message.connection = connection
+                message.send()
+            except Exception as exc:  # one bad row must not block the others
+                logger.exception("Notification %s failed", row.pk)
+                failed = row.attempts + 1 >= MAX_ATTEMPTS
+                Notification.objects.filter(pk=row.pk).update(
+                    statut=Notification.Statut.ECHEC if failed else Notification.Statut.EN_ATTENTE,
+                    claimed_at=None,
+                    last_error=str(exc)[:2000],
+                )
+                continue
+            Notification.objects.filter(pk=row.pk).update(
+                statut=Notification.Statut.ENVOYEE, sent_at=timezone.now()
+            )
+            sent += 1
+    return len(rows), sent
