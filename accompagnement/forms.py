@@ -27,7 +27,6 @@ class DemandeForm(DsfrFormMixin, forms.ModelForm):
             "motivation": (
                 "Ce que vous attendez de l'accompagnement, votre situation, vos objectifs."
             ),
-            "date_debut_souhaitee": "Facultatif. Format : jj/mm/aaaa.",
         }
 
     def clean_date_debut_souhaitee(self):
