@@ -15,3 +15,4 @@ class CadresConfig(AppConfig):
         post_delete.connect(signals.role_changed, sender=Role)
         m2m_changed.connect(signals.perimeter_changed, sender=Role.structures.through)
         post_migrate.connect(signals.ensure_delegue_permissions)
+        post_migrate.connect(signals.name_the_site, sender=self)

@@ -4,8 +4,16 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
 
-# Pages a staff member without TOTP may still reach: setting it up, leaving, assets.
-_OPEN_PREFIXES = ("/compte/2fa/", "/compte/logout/", "/compte/deconnexion/", "/static/", "/sante/")
+# Pages a staff member without TOTP may still reach: setting it up (allauth asks to
+# confirm the password before activating TOTP), leaving, assets.
+_OPEN_PREFIXES = (
+    "/compte/2fa/",
+    "/compte/reauthenticate/",
+    "/compte/logout/",
+    "/compte/deconnexion/",
+    "/static/",
+    "/sante/",
+)
 
 
 class StaffMfaRequiredMiddleware:

@@ -52,3 +52,15 @@ def ensure_delegue_permissions(**kwargs):
         codename__in={code for _, code in wanted},
     ).select_related("content_type")
     group.permissions.set([p for p in perms if (p.content_type.app_label, p.codename) in wanted])
+
+
+def name_the_site(**kwargs):
+    """Mails of allauth name the Site: make it the product, at SITE_URL's host."""
+    from urllib.parse import urlsplit
+
+    from django.contrib.sites.models import Site
+
+    Site.objects.update_or_create(
+        pk=settings.SITE_ID,
+        defaults={"domain": urlsplit(settings.SITE_URL).netloc, "name": settings.PRODUCT_NAME},
+    )

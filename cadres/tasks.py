@@ -25,7 +25,9 @@ def send_invitation(invitation_id):
     and the row lock keeps two concurrent runs from both sending."""
     with transaction.atomic():
         invitation = (
-            Invitation.objects.select_for_update(skip_locked=True)
+            # of=("self",): invite_par is nullable, PostgreSQL cannot lock the
+            # nullable side of the outer join.
+            Invitation.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("user", "invite_par")
             .filter(pk=invitation_id, envoyee_le__isnull=True)
             .first()

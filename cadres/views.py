@@ -13,7 +13,7 @@ from .tokens import invitation_token
 
 
 class InvitationPasswordForm(DsfrFormMixin, SetPasswordForm):
-    pass
+    submit_label = "Activer mon compte"
 
 
 def _user_from_link(uidb64, token):

@@ -33,3 +33,13 @@ def two_ministries(db):
         "delegue_b": make_delegue(b),
         "admin": make_admin(),
     }
+
+
+# Browser fixtures (``browser``, ``page``) for the journeys' tests.
+from tests.browser import browser, page  # noqa: E402, F401
+
+
+@pytest.fixture
+def fast_password_hasher(settings):
+    """MD5 instead of PBKDF2 (about 0.2 s a password): for tests creating many accounts."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

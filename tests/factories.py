@@ -73,3 +73,18 @@ def make_cadre_user(**kwargs):
     cadre.user = UserFactory(email=cadre.email)
     cadre.save()
     return cadre
+
+
+def totp_code(user):
+    """The code an authenticator app would show now for the user's TOTP secret."""
+    from allauth.mfa.totp.internal.auth import (
+        format_hotp_value,
+        hotp_value,
+        yield_hotp_counters_from_time,
+    )
+    from allauth.mfa.utils import decrypt
+
+    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    secret = decrypt(authenticator.data["secret"])
+    counters = list(yield_hotp_counters_from_time())
+    return format_hotp_value(hotp_value(secret, counters[len(counters) // 2]))

@@ -25,7 +25,7 @@ def test_check_deploy_with_production_settings_prints_no_warning():
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env={
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
             "DJANGO_SETTINGS_MODULE": "config.settings_production",
             "SECRET_KEY": "x7Kp2Qw9Lm4Zr8Tn1Vb6Yc3Hd5Jf0Gs7Ua2Xe9Wi4Oq8Pl1Mk6Nj3Bh5Cg0Df",
             "ALLOWED_HOSTS": "accompagnement.example.gouv.fr",
