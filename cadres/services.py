@@ -5,6 +5,7 @@ import logging
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from .models import Cadre, Invitation, Role, User
 
@@ -23,7 +24,7 @@ def enqueue(task, *args):
     def _send():
         try:
             task.delay(*args)
-        except Exception:  # broker unreachable: the sweep will catch up
+        except (OperationalError, OSError):  # broker unreachable: the sweep will catch up
             logger.warning("Broker unreachable, %s%s left to the sweep", task.name, args)
 
     transaction.on_commit(_send)
