@@ -9,7 +9,7 @@ from cadres.perimeter import PerimeterAdminMixin, is_national_admin
 
 from .models import Demande, Evaluation, Notification
 from .services import demandes as demande_services
-from .services.evaluations import aggregates
+from .services.evaluations import MIN_ANSWERS, aggregates
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -49,8 +49,13 @@ class DemandeAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if self.instance.pk and "statut" in data:
-            current = Demande.objects.get(pk=self.instance.pk)
+        if "statut" in data:
+            # A new request starts "soumise"; a decision applies to the scheme as edited.
+            if self.instance.pk:
+                current = Demande.objects.get(pk=self.instance.pk)
+            else:
+                current = Demande(statut=Demande.Statut.SOUMISE)
+            current.dispositif = data.get("dispositif") or current.dispositif
             try:
                 demande_services.check_decision(
                     current, data["statut"], data.get("motif_decision", "")
@@ -206,6 +211,7 @@ class EvaluationAdmin(PerimeterAdminMixin, admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "aggregates": aggregates(self.get_queryset(request)),
+            "min_answers": MIN_ANSWERS,
         }
         return super().changelist_view(request, extra_context)
 

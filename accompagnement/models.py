@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -122,6 +122,7 @@ class Demande(models.Model):
         settings.AUTH_USER_MODEL,
         verbose_name="saisie par",
         null=True,
+        blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
     )
@@ -150,8 +151,9 @@ class Demande(models.Model):
         return f"{self.get_dispositif_display()} – {self.cadre} ({self.get_statut_display()})"
 
     def save(self, *args, **kwargs):
-        if not self.echeance:
-            self.echeance = timezone.localdate(add_one_month(self.recue_le))
+        # Derived from the reception date in local time (a UTC date is the day before
+        # late in the evening), and moved along when that date is corrected.
+        self.echeance = add_one_month(timezone.localtime(self.recue_le)).date()
         super().save(*args, **kwargs)
 
     @property
@@ -212,8 +214,9 @@ class Session(models.Model):
 
         if self.pk:
             self.sequence += 1
-        super().save(*args, **kwargs)
-        sync_session_notifications(self)
+        with transaction.atomic():  # the session and its reminders, or neither
+            super().save(*args, **kwargs)
+            sync_session_notifications(self)
 
     @property
     def fin(self):

@@ -19,19 +19,24 @@ def _morning(day):
     return timezone.make_aware(datetime.combine(day, time(8, 0)))
 
 
+DEADLINE_KINDS = ["demande_echeance_proche", "demande_en_retard"]
+
+
 def _schedule_deadline_reminders(demande):
-    """Remind the délégué in charge a week before the deadline and the day after it."""
-    if demande.delegue is None:
-        return
-    outbox.notify(
-        "demande_echeance_proche",
-        demande,
-        user=demande.delegue,
-        due_at=_morning(demande.echeance) - NEAR_DEADLINE,
-    )
-    outbox.notify(
-        "demande_en_retard", demande, user=demande.delegue, due_at=_morning(demande.echeance)
-    )
+    """Remind the délégué in charge a week before the deadline and on its morning.
+
+    Reminders for another deadline (corrected reception date) or another délégué are
+    cancelled."""
+    keep = []
+    if demande.delegue is not None:
+        for kind, due_at in (
+            ("demande_echeance_proche", _morning(demande.echeance) - NEAR_DEADLINE),
+            ("demande_en_retard", _morning(demande.echeance)),
+        ):
+            row = outbox.notify(kind, demande, user=demande.delegue, due_at=due_at)
+            if row is not None:
+                keep.append(row.pk)
+    outbox.cancel(demande, kinds=DEADLINE_KINDS, exclude_ids=keep)
 
 
 @transaction.atomic
@@ -51,18 +56,21 @@ def submit(cadre, *, dispositif, contexte, motivation, by, origine=Demande.Origi
         demande.delegue = candidates[0] if candidates else None
     demande.full_clean()
     demande.save()
-    after_save(demande, created=True)
+    after_save(demande)
     return demande
 
 
-def after_save(demande, created=False):
+def after_save(demande):
     """Outbox rows that follow a request's save (admin or portal)."""
-    if created and demande.delegue:
-        outbox.notify("demande_recue", demande, user=demande.delegue)
     if demande.is_open:
+        if demande.delegue:
+            # Keyed on the reception: once per délégué, a new one in charge is told too.
+            outbox.notify(
+                "demande_recue", demande, user=demande.delegue, reference_at=demande.recue_le
+            )
         _schedule_deadline_reminders(demande)
     else:
-        outbox.cancel(demande, kinds=["demande_echeance_proche", "demande_en_retard"])
+        outbox.cancel(demande, kinds=DEADLINE_KINDS)
 
 
 def check_decision(demande, statut, motif):

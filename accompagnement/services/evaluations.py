@@ -11,6 +11,8 @@ from ..models import Dispositif, Evaluation
 from . import outbox
 
 RELANCE_AFTER = timedelta(days=7)
+# Below this many answers a figure could point at one person: it is not shown.
+MIN_ANSWERS = 3
 
 
 @transaction.atomic
@@ -63,4 +65,10 @@ def aggregates(queryset):
         )
         .order_by("dispositif")
     )
-    return [{**row, "label": Dispositif(row["dispositif"]).label} for row in rows]
+    result = []
+    for row in rows:
+        masked = row["reponses"] < MIN_ANSWERS
+        if masked:
+            row.update(satisfaction=None, atteints=None, partiels=None)
+        result.append({**row, "label": Dispositif(row["dispositif"]).label, "masque": masked})
+    return result

@@ -25,3 +25,30 @@ def make_session(programme):
         )
 
     return make
+
+
+@pytest.fixture
+def m(two_ministries):
+    """The two ministries of ``tests/conftest.py``, under a short name."""
+    return two_ministries
+
+
+@pytest.fixture
+def cadre_a(m):
+    """A cadre with an account, in the service of ministry A (délégué A's perimeter)."""
+    return make_cadre_user(structure=m["a_srv"], nom="Martin", prenom="Claire")
+
+
+@pytest.fixture
+def submit_demande():
+    """Record a request through the service, as the portal does."""
+    from accompagnement.models import Demande
+    from accompagnement.services import demandes
+
+    def submit(cadre, dispositif="coaching", **kwargs):
+        kwargs.setdefault("contexte", Demande.Contexte.PRISE_DE_POSTE)
+        kwargs.setdefault("motivation", "Je prends la tête d'une sous-direction de 80 agents.")
+        kwargs.setdefault("by", cadre.user)
+        return demandes.submit(cadre, dispositif=dispositif, **kwargs)
+
+    return submit
