@@ -64,7 +64,9 @@ def sessions_of(user, since=None):
     sessions = []
     for scheme in registry.all_schemes():
         if scheme.sessions_for:
-            sessions += list(scheme.sessions_for(user).filter(debut__gte=since)[:FEED_LIMIT])
+            # Ordered, so that the limit keeps the nearest sessions, not any 500.
+            qs = scheme.sessions_for(user).filter(debut__gte=since).order_by("debut")
+            sessions += list(qs[:FEED_LIMIT])
     return sorted(sessions, key=lambda s: s.debut)
 
 

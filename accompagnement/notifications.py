@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from . import calendar
 from .services.outbox import Kind, register_kind
-from .services.sessions import CANCELLATION, reminder_kinds
+from .services.sessions import CANCELLATION, REMINDER_PREFIX
 
 
 def _admin_url(obj):
@@ -23,7 +23,7 @@ def _ics(cancel):
 
 
 def _session_context(notification, session):
-    delay = settings.SESSION_REMINDERS.get(notification.kind.removeprefix("session_rappel_"))
+    delay = settings.SESSION_REMINDERS.get(notification.kind.removeprefix(REMINDER_PREFIX))
     return {"session": session, "delai_jours": delay.days if delay else None}
 
 
@@ -43,15 +43,17 @@ def _evaluation_context(notification, evaluation):
 
 
 def register_all():
-    for kind in reminder_kinds():
-        register_kind(
-            kind,
-            Kind(
-                "accompagnement/email/session_rappel",
-                context=_session_context,
-                attachments=_ics(cancel=False),
-            ),
-        )
+    # One kind per configured delay (settings.SESSION_REMINDERS), resolved by prefix:
+    # a delay added later, or rows queued before a delay was removed, still render.
+    register_kind(
+        REMINDER_PREFIX,
+        Kind(
+            "accompagnement/email/session_rappel",
+            context=_session_context,
+            attachments=_ics(cancel=False),
+        ),
+        prefix=True,
+    )
     register_kind(
         CANCELLATION,
         Kind(

@@ -5,6 +5,8 @@ Exactly once: the unique key (kind, object, recipient, due date) forbids a secon
 row for the same reminder; a row is marked sent right after its message leaves, so a
 sweep running twice, or a worker restarted after a crash, never resends it. Rows a
 dead worker had claimed but not sent go back to the queue after CLAIM_TIMEOUT.
+A row whose mail fails is retried by later sweeps (after RETRY_DELAY, doubled at
+each attempt) and marked failed after MAX_ATTEMPTS.
 """
 
 import logging
@@ -28,6 +30,7 @@ logger = logging.getLogger(__name__)
 CLAIM_TIMEOUT = timedelta(minutes=15)
 MAX_ATTEMPTS = 5
 BATCH_SIZE = 200
+RETRY_DELAY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,22 @@ class Kind:
 
 
 _kinds: dict[str, Kind] = {}
+_prefixed_kinds: dict[str, Kind] = {}
 
 
-def register_kind(name, kind: Kind):
-    _kinds[name] = kind
+def register_kind(name, kind: Kind, prefix=False):
+    """Register a kind; with ``prefix``, every kind whose name starts with ``name``
+    (e.g. the session reminders, one kind per configured delay)."""
+    (_prefixed_kinds if prefix else _kinds)[name] = kind
+
+
+def kind_for(name) -> Kind:
+    if name in _kinds:
+        return _kinds[name]
+    for prefix, kind in _prefixed_kinds.items():
+        if name.startswith(prefix):
+            return kind
+    raise KeyError(f"Unknown notification kind: {name}")
 
 
 def notify(kind, target, user=None, email=None, due_at=None, reference_at=None, context=None):
@@ -80,8 +95,9 @@ def notify(kind, target, user=None, email=None, due_at=None, reference_at=None, 
     return row
 
 
-def cancel(target, kinds=None, exclude_ids=()):
-    """Cancel the pending rows of an object (all kinds, or those given)."""
+def cancel(target, kinds=None, exclude_ids=(), kind_prefix=None):
+    """Cancel the pending rows of an object (all kinds, those given, or those whose
+    name starts with ``kind_prefix``)."""
     qs = Notification.objects.filter(
         object_type=ContentType.objects.get_for_model(target),
         object_id=target.pk,
@@ -89,6 +105,8 @@ def cancel(target, kinds=None, exclude_ids=()):
     ).exclude(pk__in=exclude_ids)
     if kinds:
         qs = qs.filter(kind__in=kinds)
+    if kind_prefix:
+        qs = qs.filter(kind__startswith=kind_prefix)
     return qs.update(statut=Notification.Statut.ANNULEE)
 
 
@@ -121,7 +139,7 @@ def _claim(batch_size, now):
 
 
 def render(notification):
-    kind = _kinds[notification.kind]
+    kind = kind_for(notification.kind)
     target = notification.target
     context = {"notification": notification, "target": target, **notification.context}
     if kind.context:
@@ -138,8 +156,9 @@ def render(notification):
     return message
 
 
-def send_due(batch_size=BATCH_SIZE, now=None):
+def send_due(batch_size=None, now=None):
     """Send one batch of due rows over one SMTP connection; returns (claimed, sent)."""
+    batch_size = batch_size or BATCH_SIZE
     now = now or timezone.now()
     release_stale_claims(now)
     rows = _claim(batch_size, now)
@@ -150,9 +169,10 @@ def send_due(batch_size=BATCH_SIZE, now=None):
     try:
         connection.open()
     except Exception:
-        # Mail server down: give the rows back at once, the next sweep retries.
+        # Mail server down: give the rows back at once, the next sweep retries. The
+        # outage is not the rows' fault: it spends none of their attempts.
         Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
-            statut=Notification.Statut.EN_ATTENTE, claimed_at=None
+            statut=Notification.Statut.EN_ATTENTE, claimed_at=None, attempts=F("attempts") - 1
         )
         raise
     with connection:
@@ -163,11 +183,15 @@ def send_due(batch_size=BATCH_SIZE, now=None):
                 message.send()
             except Exception as exc:  # one bad row must not block the others
                 logger.exception("Notification %s failed", row.pk)
-                failed = row.attempts + 1 >= MAX_ATTEMPTS
+                attempts = row.attempts + 1  # counted by the claim
+                failed = attempts >= MAX_ATTEMPTS
                 Notification.objects.filter(pk=row.pk).update(
                     statut=Notification.Statut.ECHEC if failed else Notification.Statut.EN_ATTENTE,
                     claimed_at=None,
                     last_error=str(exc)[:2000],
+                    # Retried by a later sweep, not by the next batch of this one
+                    # (a short outage would spend every attempt in seconds).
+                    due_at=now + RETRY_DELAY * 2 ** (attempts - 1),
                 )
                 continue
             Notification.objects.filter(pk=row.pk).update(

@@ -31,7 +31,8 @@ def sync_session_notifications(session):
                     row = outbox.notify(kind, session, user=user, due_at=due_at)
                     if row is not None:
                         keep.append(row.pk)
-    outbox.cancel(session, kinds=list(kinds), exclude_ids=keep)
+    # By prefix: reminders of a delay no longer configured go too.
+    outbox.cancel(session, kind_prefix=REMINDER_PREFIX, exclude_ids=keep)
     if session.statut == session.Statut.ANNULEE and session.debut > now:
         for user in session.participants():
             # Keyed on the cancelled start: one cancellation per planned time.
