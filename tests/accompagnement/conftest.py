@@ -3,8 +3,22 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accompagnement import registry
 from tests.factories import UserFactory, make_cadre_user
 from tests.fakescheme.models import FakeProgramme, FakeSession
+from tests.fakescheme.scheme import FAKE_SCHEME
+
+
+@pytest.fixture(autouse=True)
+def fake_scheme():
+    """Plug the fake scheme in (in place of whatever serves its dispositif) for the
+    tests of the shared machinery; put the real one back afterwards."""
+    previous = registry.get(FAKE_SCHEME.dispositif)
+    registry.register(FAKE_SCHEME)
+    yield FAKE_SCHEME
+    registry.unregister(FAKE_SCHEME.dispositif)
+    if previous is not None:
+        registry.register(previous)
 
 
 @pytest.fixture

@@ -2,22 +2,9 @@ from django.apps import AppConfig
 
 
 class FakeSchemeConfig(AppConfig):
+    """Registered in the registry by the ``fake_scheme`` fixture of the tests of the
+    shared machinery only, so that the real scheme apps' own tests see themselves."""
+
     name = "tests.fakescheme"
     label = "fakescheme"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self):
-        from accompagnement import registry
-        from accompagnement.models import Dispositif
-
-        from .scheme import actions_for, create_programme, programmes_for, sessions_for
-
-        registry.register(
-            registry.Scheme(
-                dispositif=Dispositif.COACHING,
-                create_programme=create_programme,
-                sessions_for=sessions_for,
-                programmes_for=programmes_for,
-                actions_for=actions_for,
-            )
-        )

@@ -1,6 +1,7 @@
 from django.db.models import Q
 
-from accompagnement.registry import Card
+from accompagnement.models import Dispositif
+from accompagnement.registry import Card, Scheme
 
 from .models import FakeProgramme, FakeSession
 
@@ -25,3 +26,12 @@ def programmes_for(user):
 
 def actions_for(user):
     return []
+
+
+FAKE_SCHEME = Scheme(
+    dispositif=Dispositif.COACHING,
+    create_programme=create_programme,
+    sessions_for=sessions_for,
+    programmes_for=programmes_for,
+    actions_for=actions_for,
+)
