@@ -39,6 +39,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("compte/", include("allauth.urls")),
     path("", include("cadres.urls")),
+    path("espace/coaching/", include("coaching.urls")),
     path("espace/", include("accompagnement.urls")),
     path("calendrier/<str:token>.ics", calendar_feed, name="calendar_feed"),
     path("", include(pages)),

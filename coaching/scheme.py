@@ -1,0 +1,76 @@
+"""What coaching offers the shared machinery (registered in CoachingConfig.ready)."""
+
+from django.db.models import Count, Q
+from django.urls import reverse
+
+from accompagnement.models import Dispositif
+from accompagnement.registry import Card, Scheme
+
+from . import services
+from .models import Coaching, SeanceCoaching
+
+
+def sessions_for(user):
+    """Sessions of the user's coachings, as coached cadre or as coach."""
+    return SeanceCoaching.objects.filter(
+        Q(coaching__cadre__user=user) | Q(coaching__coach__user=user)
+    ).select_related("coaching__cadre__user", "coaching__coach__user")
+
+
+def _coachings_of(user):
+    return (
+        Coaching.objects.filter(Q(cadre__user=user) | Q(coach__user=user))
+        .exclude(statut=Coaching.Statut.INTERROMPU)
+        .select_related("cadre", "coach")
+        .annotate(
+            realisees=Count("seances", filter=Q(seances__statut=SeanceCoaching.Statut.REALISEE))
+        )
+        .order_by("-cree_le")
+    )
+
+
+def programmes_for(user):
+    cards = []
+    for coaching in _coachings_of(user):
+        as_coach = coaching.coach is not None and coaching.coach.user_id == user.pk
+        titre = f"Coaching de {coaching.cadre}" if as_coach else "Mon coaching"
+        detail = f"Coach : {coaching.coach}" if coaching.coach and not as_coach else ""
+        seances = f"{coaching.realisees} séance(s) réalisée(s) sur {coaching.nb_seances_prevues}"
+        cards.append(
+            Card(
+                dispositif=Dispositif.COACHING,
+                titre=titre,
+                statut=coaching.get_statut_display(),
+                url=reverse("coaching:detail", args=[coaching.pk]),
+                detail=" · ".join(filter(None, [detail, seances])),
+            )
+        )
+    return cards
+
+
+def actions_for(user):
+    """Coaches: postponements asked by their coachees."""
+    asked = SeanceCoaching.objects.filter(
+        coaching__coach__user=user,
+        report_demande_le__isnull=False,
+        statut=SeanceCoaching.Statut.PLANIFIEE,
+    ).select_related("coaching__cadre")
+    return [
+        Card(
+            dispositif=Dispositif.COACHING,
+            titre=f"Report demandé par {s.coaching.cadre} (séance n° {s.numero})",
+            url=reverse("coaching:detail", args=[s.coaching_id]),
+            detail=s.report_motif,
+        )
+        for s in asked
+    ]
+
+
+SCHEME = Scheme(
+    dispositif=Dispositif.COACHING,
+    create_programme=services.create_from_demande,
+    sessions_for=sessions_for,
+    programmes_for=programmes_for,
+    actions_for=actions_for,
+    session_models=(SeanceCoaching,),
+)
