@@ -33,6 +33,8 @@ class Scheme:
     # user -> list[Card]: what the user has to do (sign, answer...).
     actions_for: Callable | None = None
     session_models: tuple = field(default_factory=tuple)
+    # random.Random -> None: adds the scheme's demo data (``manage.py seed_demo``).
+    seed_demo: Callable | None = None
 
 
 _schemes: dict[str, Scheme] = {}

@@ -25,4 +25,6 @@ class CoachingConfig(AppConfig):
             }
 
         register_kind("coaching_affecte", Kind("coaching/email/affecte", coaching_url))
-        register_kind("coaching_report_demande", Kind("coaching/email/report_demande", coaching_url))
+        register_kind(
+            "coaching_report_demande", Kind("coaching/email/report_demande", coaching_url)
+        )

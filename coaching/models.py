@@ -204,7 +204,9 @@ class Coaching(models.Model):
     objectifs = models.TextField(
         "objectifs", blank=True, help_text="Fixés lors de la réunion tripartite de lancement."
     )
-    reunion_tripartite_le = models.DateField("réunion tripartite de lancement", null=True, blank=True)
+    reunion_tripartite_le = models.DateField(
+        "réunion tripartite de lancement", null=True, blank=True
+    )
     reunion_cloture_le = models.DateField("réunion tripartite de clôture", null=True, blank=True)
     nb_seances_prevues = models.PositiveSmallIntegerField(
         "nombre de séances prévues",
@@ -279,9 +281,7 @@ class NoteCoach(models.Model):
     no admin page, no export, only their author in the portal."""
 
     coaching = models.ForeignKey(Coaching, on_delete=models.CASCADE, related_name="notes")
-    auteur = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
+    auteur = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     texte = models.TextField("note")
     cree_le = models.DateTimeField("écrite le", auto_now_add=True)
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 from accompagnement.models import Dispositif
 from accompagnement.registry import Card, Scheme
 
-from . import services
+from . import demo, services
 from .models import Coaching, SeanceCoaching
 
 
@@ -73,4 +73,5 @@ SCHEME = Scheme(
     programmes_for=programmes_for,
     actions_for=actions_for,
     session_models=(SeanceCoaching,),
+    seed_demo=demo.seed,
 )

@@ -81,8 +81,8 @@ def assign(coaching, coach, by=None):
     """Give the engagement to a coach and contract it. The coach's row is locked so
     that two délégués cannot both take their last free slot."""
     coach = Coach.objects.select_for_update().select_related("structure").get(pk=coach.pk)
-    coaching = Coaching.objects.select_for_update().select_related("cadre__structure").get(
-        pk=coaching.pk
+    coaching = (
+        Coaching.objects.select_for_update().select_related("cadre__structure").get(pk=coaching.pk)
     )
     if coaching.statut not in (Coaching.Statut.A_AFFECTER, Coaching.Statut.CONTRACTUALISE):
         raise ValidationError(
@@ -113,7 +113,9 @@ def check_transition(coaching, statut, reunion_cloture_le=None):
         )
     if statut == Coaching.Statut.CONTRACTUALISE and not coaching.coach_id:
         raise ValidationError({"statut": "Affectez un coach avant de contractualiser."})
-    if statut == Coaching.Statut.TERMINE and not (reunion_cloture_le or coaching.reunion_cloture_le):
+    if statut == Coaching.Statut.TERMINE and not (
+        reunion_cloture_le or coaching.reunion_cloture_le
+    ):
         raise ValidationError(
             {
                 "reunion_cloture_le": "Un coaching se termine par une réunion tripartite de "
@@ -135,7 +137,9 @@ def change_status(coaching, statut, by=None, reunion_cloture_le=None):
         coaching.date_fin = timezone.localdate()
     coaching.save()
     if statut == Coaching.Statut.TERMINE:
-        participants = [u for u in (coaching.cadre.user, getattr(coaching.coach, "user", None)) if u]
+        participants = [
+            u for u in (coaching.cadre.user, getattr(coaching.coach, "user", None)) if u
+        ]
         request_evaluations(
             coaching, dispositif="coaching", cadre=coaching.cadre, participants=participants
         )
@@ -183,7 +187,9 @@ def suggest(coaching, limit=5):
         valid = [c for c in coach.certifications.all() if not c.expire_le or c.expire_le >= today]
         if valid:
             score += 1
-            reasons.append(f"certifié {', '.join(f'{c.organisme.upper()} {c.niveau}' for c in valid)} (+1)")
+            reasons.append(
+                f"certifié {', '.join(f'{c.organisme.upper()} {c.niveau}' for c in valid)} (+1)"
+            )
         if coach.type == Coach.Type.INTERNE:
             reasons.append("coach interne, hors de la ligne hiérarchique du cadre")
         suggestions.append(Suggestion(coach, score, reasons))
@@ -241,7 +247,10 @@ def mark(seance, statut, debut=None):
     else:
         seance.statut = statut
     seance.save()
-    if statut == SeanceCoaching.Statut.REALISEE and seance.coaching.statut == Coaching.Statut.CONTRACTUALISE:
+    if (
+        statut == SeanceCoaching.Statut.REALISEE
+        and seance.coaching.statut == Coaching.Statut.CONTRACTUALISE
+    ):
         Coaching.objects.filter(pk=seance.coaching_id).update(statut=Coaching.Statut.EN_COURS)
     return seance
 
@@ -262,6 +271,9 @@ def ask_postponement(seance, motif, by):
     coach_user = seance.coaching.coach.user if seance.coaching.coach_id else None
     if coach_user:
         outbox.notify(
-            "coaching_report_demande", seance, user=coach_user, reference_at=seance.report_demande_le
+            "coaching_report_demande",
+            seance,
+            user=coach_user,
+            reference_at=seance.report_demande_le,
         )
     return seance

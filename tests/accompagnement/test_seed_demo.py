@@ -10,7 +10,7 @@ from allauth.mfa.utils import decrypt
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from cadres.management.commands.seed_demo import DEMO_PASSWORD
+from accompagnement.management.commands.seed_demo import DEMO_PASSWORD
 from cadres.models import Cadre, Role, Structure, User, Vivier
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fast_password_hasher")]

@@ -1,5 +1,6 @@
 """Believable demo data: two ministries, ~50 cadres, one délégué per ministry, an
-administrator, a coach, a mentor and an animateur. Safe to run twice."""
+administrator, a coach, a mentor and an animateur, then whatever each scheme app adds
+through its registry entry (``Scheme.seed_demo``). Safe to run twice."""
 
 import random
 from datetime import date, timedelta
@@ -9,6 +10,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from accompagnement import registry
 from cadres.models import Cadre, Role, Structure, User, Vivier
 from cadres.services import grant_role
 
@@ -141,6 +143,9 @@ class Command(BaseCommand):
             viviers = [Vivier.objects.get_or_create(nom=n)[0] for n in VIVIERS]
             cadres = self._cadres(rng, ministries, viviers)
             accounts = self._accounts(ministries, cadres)
+            for scheme in registry.all_schemes():
+                if scheme.seed_demo:
+                    scheme.seed_demo(rng)
         self._print(accounts)
 
     def _structures(self):
