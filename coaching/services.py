@@ -13,6 +13,7 @@ from django.utils import timezone
 from accompagnement.models import Demande
 from accompagnement.services import outbox
 from accompagnement.services.evaluations import request_evaluations
+from accompagnement.workflow import check_step
 
 from .models import Coach, Coaching, SeanceCoaching
 
@@ -102,15 +103,8 @@ def assign(coaching, coach, by=None):
 
 def check_transition(coaching, statut, reunion_cloture_le=None):
     current = Coaching.Statut(coaching.statut)
-    if statut == current:
+    if not check_step(Coaching.TRANSITIONS, current, statut, "Un coaching"):
         return
-    if statut not in Coaching.TRANSITIONS[current]:
-        raise ValidationError(
-            {
-                "statut": f"Un coaching « {current.label.lower()} » ne peut pas passer au "
-                f"statut « {Coaching.Statut(statut).label.lower()} »."
-            }
-        )
     if statut == Coaching.Statut.CONTRACTUALISE and not coaching.coach_id:
         raise ValidationError({"statut": "Affectez un coach avant de contractualiser."})
     if statut == Coaching.Statut.TERMINE and not (

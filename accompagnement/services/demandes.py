@@ -10,6 +10,7 @@ from cadres.perimeter import delegues_for
 
 from .. import registry
 from ..models import Demande
+from ..workflow import check_step
 from . import outbox
 
 NEAR_DEADLINE = timedelta(days=7)
@@ -76,15 +77,8 @@ def after_save(demande):
 def check_decision(demande, statut, motif):
     """Raise a French ValidationError if ``statut`` may not follow the current one."""
     current = Demande.Statut(demande.statut)
-    if statut == current:
+    if not check_step(Demande.TRANSITIONS, current, statut, "Une demande"):
         return
-    if statut not in Demande.TRANSITIONS[current]:
-        raise ValidationError(
-            {
-                "statut": f"Une demande « {current.label.lower()} » ne peut pas passer "
-                f"au statut « {Demande.Statut(statut).label.lower()} »."
-            }
-        )
     if statut in (Demande.Statut.REFUSEE, Demande.Statut.REPORTEE) and not (motif or "").strip():
         raise ValidationError(
             {
