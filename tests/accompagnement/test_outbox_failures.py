@@ -8,7 +8,6 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.conf import settings as django_settings
 from django.core import mail
 from django.db import connection, transaction
 from django.utils import timezone
@@ -377,24 +376,8 @@ def test_rows_written_while_the_broker_was_dead_go_out_once_it_is_back(
 
 
 @pytest.fixture
-def worker():
-    if not django_settings.REDIS_URL:
-        pytest.skip("REDIS_URL is empty: a real worker needs the Redis broker")
-    from celery.contrib.testing.worker import start_worker
-
-    conf = celery_app.conf
-    saved = conf.task_always_eager, conf.worker_hijack_root_logger
-    conf.task_always_eager = False
-    conf.worker_hijack_root_logger = False
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    try:
-        with start_worker(
-            celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"
-        ) as started:
-            yield started
-    finally:
-        conf.task_always_eager, conf.worker_hijack_root_logger = saved
+def worker(celery_worker_thread):
+    return celery_worker_thread
 
 
 def _wait_for(condition, timeout=8):
