@@ -81,9 +81,16 @@ def check_assignment(coaching, coach):
 def assign(coaching, coach, by=None):
     """Give the engagement to a coach and contract it. The coach's row is locked so
     that two délégués cannot both take their last free slot."""
-    coach = Coach.objects.select_for_update().select_related("structure").get(pk=coach.pk)
+    # ``of=("self",)``: lock only these rows. Without it PostgreSQL refuses the lock on
+    # the outer join to an external coach's (null) structure, and would lock the
+    # cadre's structure row too.
+    coach = (
+        Coach.objects.select_for_update(of=("self",)).select_related("structure").get(pk=coach.pk)
+    )
     coaching = (
-        Coaching.objects.select_for_update().select_related("cadre__structure").get(pk=coaching.pk)
+        Coaching.objects.select_for_update(of=("self",))
+        .select_related("cadre__structure")
+        .get(pk=coaching.pk)
     )
     if coaching.statut not in (Coaching.Statut.A_AFFECTER, Coaching.Statut.CONTRACTUALISE):
         raise ValidationError(
@@ -105,8 +112,11 @@ def check_transition(coaching, statut, reunion_cloture_le=None):
     current = Coaching.Statut(coaching.statut)
     if not check_step(Coaching.TRANSITIONS, current, statut, "Un coaching"):
         return
-    if statut == Coaching.Statut.CONTRACTUALISE and not coaching.coach_id:
-        raise ValidationError({"statut": "Affectez un coach avant de contractualiser."})
+    if statut == Coaching.Statut.CONTRACTUALISE:
+        if not coaching.coach_id:
+            raise ValidationError({"statut": "Affectez un coach avant de contractualiser."})
+        # A coach written on the engagement beforehand: same rules as ``assign``.
+        check_assignment(coaching, coaching.coach)
     if statut == Coaching.Statut.TERMINE and not (
         reunion_cloture_le or coaching.reunion_cloture_le
     ):
@@ -120,6 +130,11 @@ def check_transition(coaching, statut, reunion_cloture_le=None):
 
 @transaction.atomic
 def change_status(coaching, statut, by=None, reunion_cloture_le=None):
+    if statut == Coaching.Statut.CONTRACTUALISE:
+        # As in ``assign`` (and in its order, coach then coaching): the coach's row is
+        # locked while their load is counted.
+        coach_id = Coaching.objects.filter(pk=coaching.pk).values_list("coach_id", flat=True)
+        list(Coach.objects.select_for_update(of=("self",)).filter(pk__in=coach_id))
     coaching = Coaching.objects.select_for_update().get(pk=coaching.pk)
     check_transition(coaching, statut, reunion_cloture_le)
     if statut == coaching.statut:
@@ -228,6 +243,12 @@ def schedule(coaching, *, debut, duree=60, mode, lieu="", lien_visio="", by=None
 def mark(seance, statut, debut=None):
     """The coach records what happened: held, cancelled, or postponed to a new time."""
     seance = SeanceCoaching.objects.select_for_update().select_related("coaching").get(pk=seance.pk)
+    if seance.statut != SeanceCoaching.Statut.PLANIFIEE:
+        # A cancelled session brought back would escape the allowance; a held one
+        # would rewrite attendance.
+        raise ValidationError(
+            "Seule une séance planifiée peut être marquée réalisée, annulée ou reportée."
+        )
     if statut == SeanceCoaching.Statut.REALISEE and seance.debut > timezone.now():
         raise ValidationError("Une séance ne peut pas être réalisée avant d'avoir eu lieu.")
     if statut == SeanceCoaching.Statut.REPORTEE:

@@ -88,3 +88,53 @@ def totp_code(user):
     secret = decrypt(authenticator.data["secret"])
     counters = list(yield_hotp_counters_from_time())
     return format_hotp_value(hotp_value(secret, counters[len(counters) // 2]))
+
+
+# --- coaching -----------------------------------------------------------------
+
+
+def _in_a_week():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return timezone.now() + timedelta(days=7)
+
+
+class CoachFactory(factory.django.DjangoModelFactory):
+    """An external coach (a provider) with no account; pass ``user=`` to give one."""
+
+    class Meta:
+        model = "coaching.Coach"
+
+    type = "externe"
+    civilite = Cadre.Civilite.MADAME
+    nom = factory.Faker("last_name", locale="fr_FR")
+    prenom = factory.Faker("first_name", locale="fr_FR")
+    email = factory.Sequence(lambda n: f"coach{n}@cabinet.example.fr")
+    organisme = "Cabinet Horizons"
+    capacite = 3
+    actif = True
+
+
+class CoachingFactory(factory.django.DjangoModelFactory):
+    """A coaching to assign (no coach) unless ``coach=`` and ``statut=`` are given."""
+
+    class Meta:
+        model = "coaching.Coaching"
+
+    cadre = factory.SubFactory(CadreFactory)
+    coach = None
+    motif = "prise_de_poste"
+    statut = "a_affecter"
+
+
+class SeanceCoachingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "coaching.SeanceCoaching"
+
+    coaching = factory.SubFactory(CoachingFactory)
+    numero = factory.Sequence(lambda n: n + 1)
+    debut = factory.LazyFunction(_in_a_week)
+    duree = 60
+    mode = "presentiel"
