@@ -255,6 +255,7 @@ class SeanceCoachingInline(admin.TabularInline):
 @admin.register(Coaching)
 class CoachingAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
     perimeter_field = "cadre__structure"
+    view_on_site = False  # the portal page belongs to the cadre and the coach
     resource_classes = [CoachingResource]
     form = CoachingAdminForm
     change_list_template = "admin/coaching/coaching/change_list.html"

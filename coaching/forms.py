@@ -1,0 +1,124 @@
+"""Portal forms of coaching: the coach schedules and records sessions and keeps
+private notes; the cadre asks to move a session. Rules stay in ``services``."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accompagnement.models import Mode
+from cadres.forms import DsfrFormMixin
+
+from .models import SeanceCoaching
+
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class PortalFormMixin(DsfrFormMixin):
+    """A DSFR crispy form that posts to ``action``. Several forms of one class may sit
+    on a page (one per session): give each its own ``auto_id`` (``"id_report_12_%s"``)
+    and the ids of fields and button stay unique."""
+
+    small = False
+
+    def __init__(self, *args, action="", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action = action
+
+    @property
+    def helper(self):
+        helper = super().helper
+        helper.form_action = self.action
+        prefix = self.auto_id if isinstance(self.auto_id, str) and "%s" in self.auto_id else "%s"
+        for button in helper.inputs:
+            button.id = prefix % button.name
+            if self.small:
+                button.field_classes += " fr-btn--sm fr-btn--secondary"
+        if self.small:
+            helper.form_class = "fr-mb-0"
+        return helper
+
+    def add_service_error(self, error: ValidationError):
+        """Show a service's ValidationError on the form: on its field when the form has
+        one of that name, at the top of the form otherwise."""
+        if hasattr(error, "error_dict"):
+            for name, errors in error.error_dict.items():
+                self.add_error(name if name in self.fields else None, errors)
+        else:
+            self.add_error(None, error)
+
+
+class ScheduleForm(PortalFormMixin, forms.Form):
+    """The coach plans the next session of an engagement."""
+
+    submit_label = "Planifier la séance"
+
+    debut = forms.DateTimeField(
+        label="Date et heure",
+        widget=DATETIME_WIDGET,
+        help_text="Heure de Paris. Exemple : 14/01/2027 à 09:30.",
+    )
+    duree = forms.IntegerField(label="Durée (minutes)", initial=60, min_value=15, max_value=12 * 60)
+    mode = forms.ChoiceField(label="Modalité", choices=Mode.choices, initial=Mode.PRESENTIEL)
+    lieu = forms.CharField(
+        label="Lieu",
+        required=False,
+        max_length=255,
+        help_text="Pour une séance en présentiel : adresse, bâtiment, salle.",
+    )
+    lien_visio = forms.URLField(
+        label="Lien de visioconférence",
+        required=False,
+        assume_scheme="https",
+        help_text="Pour une séance à distance : adresse complète (https://…).",
+    )
+
+
+class PostponeRequestForm(PortalFormMixin, forms.Form):
+    """The cadre asks the coach to move a session."""
+
+    submit_label = "Demander un report"
+    small = True
+
+    motif = forms.CharField(
+        label="Motif du report",
+        max_length=255,
+        help_text="Votre coach en est informé par courriel et vous propose une autre date.",
+    )
+
+
+class MarkForm(PortalFormMixin, forms.Form):
+    """What the coach records about a session: held, cancelled or postponed to ``debut``."""
+
+    submit_label = "Reporter"
+    small = True
+
+    CHOICES = [
+        (SeanceCoaching.Statut.REALISEE, "Réalisée"),
+        (SeanceCoaching.Statut.ANNULEE, "Annulée"),
+        (SeanceCoaching.Statut.REPORTEE, "Reportée"),
+    ]
+
+    statut = forms.ChoiceField(
+        choices=CHOICES, initial=SeanceCoaching.Statut.REPORTEE, widget=forms.HiddenInput
+    )
+    debut = forms.DateTimeField(
+        label="Nouvelle date et heure", required=False, widget=DATETIME_WIDGET
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("statut") == SeanceCoaching.Statut.REPORTEE and not data.get("debut"):
+            self.add_error("debut", "Indiquez la nouvelle date et l'heure de la séance.")
+        return data
+
+
+class NoteForm(PortalFormMixin, forms.Form):
+    """A private note of the coach: only its author ever reads it."""
+
+    submit_label = "Ajouter la note"
+
+    texte = forms.CharField(
+        label="Nouvelle note",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=10_000,
+        help_text="Visible de vous seul : ni le cadre ni l'administration n'y ont accès.",
+    )
