@@ -13,8 +13,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.http import HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export import fields, resources
@@ -23,6 +24,7 @@ from import_export.admin import ExportMixin
 from cadres.perimeter import PerimeterAdminMixin, is_national_admin
 
 from . import budget, services
+from .forms import ScheduleForm
 from .models import Certification, Coach, Coaching, SeanceCoaching, Specialite
 
 # A coach may be chosen or changed only before the coaching runs.
@@ -293,7 +295,15 @@ class CoachingAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
         ("Coach", {"fields": ["coach", "suggestions"]}),
         (
             "Déroulement",
-            {"fields": [("date_debut", "date_fin"), "statut", "reunion_cloture_le", "cree_le"]},
+            {
+                "fields": [
+                    ("date_debut", "date_fin"),
+                    "statut",
+                    "reunion_cloture_le",
+                    "planifier",
+                    "cree_le",
+                ]
+            },
         ),
         (
             "Coût (coach externe)",
@@ -315,7 +325,7 @@ class CoachingAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
         )
 
     def get_readonly_fields(self, request, obj=None):
-        fields = ["demande", "suggestions", "cree_le"]
+        fields = ["demande", "suggestions", "planifier", "cree_le"]
         if obj is not None:
             fields.append("cadre")  # an engagement does not move to another person
             if obj.statut not in ASSIGNABLE:
@@ -328,6 +338,15 @@ class CoachingAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
     @admin.display(description="séances réalisées / prévues", ordering="realisees")
     def seances(self, obj):
         return f"{obj.realisees} / {obj.nb_seances_prevues}"
+
+    @admin.display(description="séances")
+    def planifier(self, obj):
+        if obj is None or obj.pk is None or obj.statut not in Coaching.ACTIVE_STATUSES:
+            return "Les séances se planifient une fois le coaching contractualisé."
+        return format_html(
+            '<a class="button" href="{}">Planifier une séance</a>',
+            reverse("admin:coaching_coaching_schedule", args=[obj.pk]),
+        )
 
     @admin.display(description="coachs suggérés")
     def suggestions(self, obj):
@@ -403,8 +422,41 @@ class CoachingAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.budget_view),
                 name="coaching_coaching_budget",
             ),
+            path(
+                "<int:pk>/planifier/",
+                self.admin_site.admin_view(self.schedule_view),
+                name="coaching_coaching_schedule",
+            ),
             *super().get_urls(),
         ]
+
+    def schedule_view(self, request, pk):
+        """The délégué plans a session, with the coach's form and the same service
+        (allowance, numbering, reminders and calendar)."""
+        coaching = self.get_object(request, str(pk))  # 404 outside the perimeter
+        if not self.has_change_permission(request, coaching):
+            raise PermissionDenied
+        form = ScheduleForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                seance = services.schedule(coaching, by=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(
+                    request,
+                    f"Séance n° {seance.numero} planifiée le "
+                    f"{timezone.localtime(seance.debut):%d/%m/%Y à %H:%M}.",
+                )
+                return redirect("admin:coaching_coaching_change", coaching.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Planifier une séance – {coaching}",
+            "coaching": coaching,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/coaching/coaching/schedule.html", context)
 
     def budget_view(self, request):
         if not self.has_view_permission(request):
