@@ -209,6 +209,18 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Co-development ------------------------------------------------------------
+# Minutes of each step of a 2-hour séance (opening round, then the six phases).
+CODEV_PHASE_MINUTES = {
+    "ouverture": 10,
+    "expose": 10,
+    "clarification": 15,
+    "contrat": 5,
+    "exploration": 40,
+    "synthese": 20,
+    "apprentissage": 20,
+}
+
 # --- Reminders ------------------------------------------------------------------
 # Session reminders, in days before the start (default: a week and a day before).
 SESSION_REMINDERS = {

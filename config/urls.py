@@ -40,6 +40,7 @@ urlpatterns = [
     path("compte/", include("allauth.urls")),
     path("", include("cadres.urls")),
     path("espace/coaching/", include("coaching.urls")),
+    path("codev/", include("codev.urls")),
     path("espace/", include("accompagnement.urls")),
     path("calendrier/<str:token>.ics", calendar_feed, name="calendar_feed"),
     path("", include(pages)),

@@ -1,0 +1,213 @@
+"""Co-development rules: group size, the cycle's calendar, the client rotation and the
+séance runner. Views of the facilitator space, the admin and the tests call these."""
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accompagnement.working_days import next_working_day
+from cadres.models import Cadre
+
+from .models import MAX_MEMBRES, PHASES, Apprentissage, Groupe, Membre, PlanAction, Presence, Seance
+
+# --- Members -------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_member(groupe, cadre, on=None):
+    """Add a cadre to a group. The group's row is locked while members are counted, so
+    two simultaneous additions cannot make a ninth member."""
+    groupe = Groupe.objects.select_for_update().get(pk=groupe.pk)
+    existing = Membre.objects.filter(groupe=groupe, cadre=cadre).first()
+    if existing is not None and existing.date_sortie is None:
+        raise ValidationError(f"{cadre} est déjà membre du groupe « {groupe} ».")
+    if groupe.membres.actifs().count() >= MAX_MEMBRES:
+        raise ValidationError(
+            f"Le groupe « {groupe} » compte déjà {MAX_MEMBRES} membres : un groupe de "
+            f"codéveloppement en réunit au plus {MAX_MEMBRES}, l'animateur en plus."
+        )
+    if existing is not None:  # coming back after leaving
+        existing.date_sortie = None
+        existing.date_entree = on or timezone.localdate()
+        existing.save(update_fields=["date_sortie", "date_entree"])
+        return existing
+    return Membre.objects.create(groupe=groupe, cadre=cadre, date_entree=on or timezone.localdate())
+
+
+def add_member_by_email(groupe, email):
+    cadre = Cadre.objects.filter(email__iexact=(email or "").strip(), actif=True).first()
+    if cadre is None:
+        raise ValidationError({"email": "Aucun cadre n'a cette adresse électronique."})
+    return add_member(groupe, cadre)
+
+
+@transaction.atomic
+def remove_member(membre, on=None):
+    membre.date_sortie = on or timezone.localdate()
+    membre.save(update_fields=["date_sortie"])
+    # Future séances where they were to be client get someone else.
+    future = membre.groupe.seances.filter(client=membre, debut__gt=timezone.now())
+    future.update(client=None)
+    assign_clients(membre.groupe)
+
+
+# --- The cycle -----------------------------------------------------------------
+
+
+def cycle_dates(groupe):
+    """Start times of the cycle: every ``rythme_semaines`` from the start, moved to the
+    next working day when they fall on a weekend or a public holiday."""
+    dates, day = [], groupe.date_debut
+    while day <= groupe.date_fin and len(dates) < groupe.nb_seances_cible:
+        worked = next_working_day(day)
+        if worked > groupe.date_fin:
+            break
+        if not dates or worked > dates[-1]:
+            dates.append(worked)
+        day += timedelta(weeks=groupe.rythme_semaines)
+    tz = timezone.get_current_timezone()
+    return [timezone.make_aware(datetime.combine(d, groupe.heure), tz) for d in dates]
+
+
+@transaction.atomic
+def generate_cycle(groupe):
+    """Create the séances of the period (those not yet created) and assign clients."""
+    groupe = Groupe.objects.select_for_update().get(pk=groupe.pk)
+    if groupe.seances.exists():
+        raise ValidationError("Le cycle de ce groupe est déjà planifié.")
+    if groupe.membres.actifs().count() < 2:
+        raise ValidationError("Ajoutez au moins deux membres avant de planifier le cycle.")
+    starts = cycle_dates(groupe)
+    if not starts:
+        raise ValidationError("Aucune séance possible sur la période choisie.")
+    seances = []
+    for numero, debut in enumerate(starts, start=1):
+        seance = Seance(
+            groupe=groupe,
+            numero=numero,
+            debut=debut,
+            duree=groupe.duree,
+            mode=groupe.mode,
+            lieu=groupe.lieu,
+            lien_visio=groupe.lien_visio,
+        )
+        seance.save()
+        seances.append(seance)
+    assign_clients(groupe)
+    return seances
+
+
+def assign_clients(groupe):
+    """Fair rotation: each séance still to come without a client gets, among the members
+    of the group on that day, one who has been client the fewest times (ties: earliest
+    member). So everyone is client once before anyone is client twice; a member absent
+    from their séance simply stays at the front of the queue."""
+    seances = list(groupe.seances.order_by("numero"))
+    membres = list(groupe.membres.all())
+    turns = Counter()
+    for seance in seances:
+        if seance.client_id and _held_or_fixed(seance):
+            turns[seance.client_id] += 1
+    for seance in seances:
+        if seance.client_id or not _open(seance):
+            continue
+        day = seance.debut.date()
+        present = [
+            m
+            for m in membres
+            if m.date_entree <= day and (m.date_sortie is None or m.date_sortie >= day)
+        ]
+        if not present:
+            continue
+        chosen = min(present, key=lambda m: (turns[m.pk], m.date_entree, m.pk))
+        turns[chosen.pk] += 1
+        Seance.objects.filter(pk=seance.pk).update(client=chosen)
+
+
+def _open(seance):
+    return seance.statut == Seance.Statut.PLANIFIEE and seance.phase == ""
+
+
+def _held_or_fixed(seance):
+    return seance.statut != Seance.Statut.ANNULEE
+
+
+def set_client(seance, membre):
+    """The animateur swaps the client of a séance by hand."""
+    if membre.groupe_id != seance.groupe_id:
+        raise ValidationError("Le client doit être membre du groupe.")
+    if not _open(seance):
+        raise ValidationError("Le client d'une séance commencée ou passée ne change plus.")
+    Seance.objects.filter(pk=seance.pk).update(client=membre)
+
+
+@transaction.atomic
+def reschedule(seance, debut):
+    """Move one séance; reminders and calendars follow (shared session machinery)."""
+    if debut <= timezone.now():
+        raise ValidationError({"debut": "La nouvelle date doit être dans le futur."})
+    seance.debut = debut
+    seance.save()
+    return seance
+
+
+# --- The runner ----------------------------------------------------------------
+
+
+@transaction.atomic
+def next_phase(seance):
+    """Start the séance, or move to the next phase; after the last one, close it."""
+    seance = Seance.objects.select_for_update().get(pk=seance.pk)
+    if seance.terminee_le:
+        raise ValidationError("Cette séance est close.")
+    now = timezone.now()
+    index = seance.phase_index
+    if index + 1 < len(PHASES):
+        seance.phase = PHASES[index + 1].value
+        seance.phase_debut = now
+    else:
+        seance.terminee_le = now
+        seance.statut = Seance.Statut.REALISEE
+    seance.save()
+    return seance
+
+
+def record_attendance(seance, present_ids):
+    """``present_ids``: ids of the members present; the others are absent."""
+    day = seance.debut.date()
+    for membre in seance.groupe.membres.actifs(on=day):
+        Presence.objects.update_or_create(
+            seance=seance, membre=membre, defaults={"present": membre.pk in present_ids}
+        )
+
+
+def record_plan(seance, actions):
+    if seance.client_id is None:
+        raise ValidationError("Désignez le client de la séance avant son plan d'action.")
+    if not actions.strip():
+        raise ValidationError({"actions": "Décrivez au moins une action."})
+    plan, _ = PlanAction.objects.update_or_create(
+        seance=seance, defaults={"membre_id": seance.client_id, "actions": actions.strip()}
+    )
+    return plan
+
+
+def previous_plan(seance):
+    """The action plan of the previous séance, shown at the opening round."""
+    return (
+        PlanAction.objects.filter(seance__groupe=seance.groupe, seance__numero__lt=seance.numero)
+        .select_related("membre__cadre")
+        .order_by("-seance__numero")
+        .first()
+    )
+
+
+def record_learning(seance, membre, texte):
+    if membre.groupe_id != seance.groupe_id:
+        raise ValidationError("Seuls les membres du groupe notent leurs apprentissages.")
+    return Apprentissage.objects.update_or_create(
+        seance=seance, membre=membre, defaults={"texte": texte.strip()}
+    )[0]
