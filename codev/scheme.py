@@ -7,6 +7,7 @@ from django.utils import timezone
 from accompagnement.models import Dispositif
 from accompagnement.registry import Card, Scheme
 
+from . import demo
 from .models import Groupe, Seance
 
 
@@ -74,4 +75,5 @@ SCHEME = Scheme(
     programmes_for=programmes_for,
     actions_for=actions_for,
     session_models=(Seance,),
+    seed_demo=demo.seed,
 )
