@@ -4,12 +4,13 @@ séances with a rotating client, the six phases, attendance and action plans.
 What is said in a group stays in the group: HR (admin) sees attendance and counts only;
 problem statements, contracts, action plans and learnings are shown to the group only."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from accompagnement.models import Dispositif, Mode, Session
 from cadres.models import Cadre, Structure
@@ -58,7 +59,7 @@ class Groupe(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(30)],
         help_text="Par défaut autant que de membres, pour que chacun soit client une fois.",
     )
-    heure = models.TimeField("heure des séances", default="14:00")
+    heure = models.TimeField("heure des séances", default=time(14, 0))
     duree = models.PositiveIntegerField(
         "durée d'une séance (minutes)",
         default=120,
@@ -186,13 +187,19 @@ class Seance(Session):
     def participants(self):
         groupe = self.groupe
         users = [groupe.animateur]
-        day = self.debut.date()
+        day = self.jour
         for membre in groupe.membres.all():
             if membre.date_entree <= day and (
                 membre.date_sortie is None or membre.date_sortie >= day
             ):
                 users.append(membre.cadre.user)
         return [u for u in users if u is not None]
+
+    @property
+    def jour(self):
+        """The séance's day in local time (``debut`` read back from the database is in
+        UTC: a séance at 00:30 in Paris falls on the day before there)."""
+        return timezone.localtime(self.debut).date()
 
     def titre_agenda(self):
         return f"Codéveloppement – {self.groupe.nom}, séance n° {self.numero}"

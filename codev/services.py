@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accompagnement.services.sessions import sync_session_notifications
 from accompagnement.working_days import next_working_day
 from cadres.models import Cadre
 
@@ -33,8 +34,13 @@ def add_member(groupe, cadre, on=None):
         existing.date_sortie = None
         existing.date_entree = on or timezone.localdate()
         existing.save(update_fields=["date_sortie", "date_entree"])
-        return existing
-    return Membre.objects.create(groupe=groupe, cadre=cadre, date_entree=on or timezone.localdate())
+        membre = existing
+    else:
+        membre = Membre.objects.create(
+            groupe=groupe, cadre=cadre, date_entree=on or timezone.localdate()
+        )
+    _rotate_again(groupe)  # a late joiner enters the rotation
+    return membre
 
 
 def add_member_by_email(groupe, email):
@@ -46,12 +52,27 @@ def add_member_by_email(groupe, email):
 
 @transaction.atomic
 def remove_member(membre, on=None):
+    groupe = Groupe.objects.select_for_update().get(pk=membre.groupe_id)
     membre.date_sortie = on or timezone.localdate()
     membre.save(update_fields=["date_sortie"])
-    # Future séances where they were to be client get someone else.
-    future = membre.groupe.seances.filter(client=membre, debut__gt=timezone.now())
+    _rotate_again(groupe)  # their future turns go to the others
+
+
+def _rotate_again(groupe):
+    """After a change of members (the group's row locked): the séances still to come
+    get their clients again, so that a late joiner enters the rotation and a leaver's
+    turns go to the others while everyone stays once before anyone twice; their
+    reminders follow the new list of participants. Séances started, held, cancelled or
+    past keep their client."""
+    future = groupe.seances.filter(
+        debut__gt=timezone.now(), statut=Seance.Statut.PLANIFIEE, phase=""
+    )
+    if not future.exists():
+        return
     future.update(client=None)
-    assign_clients(membre.groupe)
+    assign_clients(groupe)
+    for seance in future.select_related("groupe__animateur"):
+        sync_session_notifications(seance)
 
 
 # --- The cycle -----------------------------------------------------------------
@@ -83,7 +104,6 @@ def generate_cycle(groupe):
     starts = cycle_dates(groupe)
     if not starts:
         raise ValidationError("Aucune séance possible sur la période choisie.")
-    seances = []
     for numero, debut in enumerate(starts, start=1):
         seance = Seance(
             groupe=groupe,
@@ -95,9 +115,8 @@ def generate_cycle(groupe):
             lien_visio=groupe.lien_visio,
         )
         seance.save()
-        seances.append(seance)
     assign_clients(groupe)
-    return seances
+    return list(groupe.seances.select_related("client__cadre").order_by("numero"))
 
 
 def assign_clients(groupe):
@@ -114,7 +133,7 @@ def assign_clients(groupe):
     for seance in seances:
         if seance.client_id or not _open(seance):
             continue
-        day = seance.debut.date()
+        day = seance.jour
         present = [
             m
             for m in membres
@@ -135,11 +154,14 @@ def _held_or_fixed(seance):
     return seance.statut != Seance.Statut.ANNULEE
 
 
+@transaction.atomic
 def set_client(seance, membre):
     """The animateur swaps the client of a séance by hand."""
-    if membre.groupe_id != seance.groupe_id:
+    seance = Seance.objects.select_for_update().get(pk=seance.pk)  # as the runner left it
+    day = seance.jour
+    if not Membre.objects.filter(pk=membre.pk, groupe_id=seance.groupe_id).actifs(on=day):
         raise ValidationError("Le client doit être membre du groupe.")
-    if not _open(seance):
+    if not _open(seance) or seance.debut <= timezone.now():
         raise ValidationError("Le client d'une séance commencée ou passée ne change plus.")
     Seance.objects.filter(pk=seance.pk).update(client=membre)
 
@@ -147,6 +169,8 @@ def set_client(seance, membre):
 @transaction.atomic
 def reschedule(seance, debut):
     """Move one séance; reminders and calendars follow (shared session machinery)."""
+    if not _open(seance):
+        raise ValidationError("Une séance commencée, close ou annulée ne se déplace plus.")
     if debut <= timezone.now():
         raise ValidationError({"debut": "La nouvelle date doit être dans le futur."})
     seance.debut = debut
@@ -163,6 +187,8 @@ def next_phase(seance):
     seance = Seance.objects.select_for_update().get(pk=seance.pk)
     if seance.terminee_le:
         raise ValidationError("Cette séance est close.")
+    if seance.statut == Seance.Statut.ANNULEE:
+        raise ValidationError("Cette séance est annulée.")
     now = timezone.now()
     index = seance.phase_index
     if index + 1 < len(PHASES):
@@ -171,13 +197,20 @@ def next_phase(seance):
     else:
         seance.terminee_le = now
         seance.statut = Seance.Statut.REALISEE
-    seance.save()
+    # Only the runner's state: the meeting itself (time, place) has not changed, so no
+    # new calendar version and no reminder to rewrite.
+    Seance.objects.filter(pk=seance.pk).update(
+        phase=seance.phase,
+        phase_debut=seance.phase_debut,
+        terminee_le=seance.terminee_le,
+        statut=seance.statut,
+    )
     return seance
 
 
 def record_attendance(seance, present_ids):
     """``present_ids``: ids of the members present; the others are absent."""
-    day = seance.debut.date()
+    day = seance.jour
     for membre in seance.groupe.membres.actifs(on=day):
         Presence.objects.update_or_create(
             seance=seance, membre=membre, defaults={"present": membre.pk in present_ids}

@@ -138,3 +138,79 @@ class SeanceCoachingFactory(factory.django.DjangoModelFactory):
     debut = factory.LazyFunction(_in_a_week)
     duree = 60
     mode = "presentiel"
+
+
+# --- codev --------------------------------------------------------------------
+
+
+def _in_two_weeks():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return timezone.localdate() + timedelta(days=14)
+
+
+def _months_later(groupe):
+    from datetime import timedelta
+
+    return groupe.date_debut + timedelta(days=240)
+
+
+def _two_pm():
+    from datetime import time
+
+    return time(14, 0)
+
+
+def _today():
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+class GroupeFactory(factory.django.DjangoModelFactory):
+    """A présentiel group starting in two weeks, a séance every 3 weeks over 8 months,
+    led by a new animateur account."""
+
+    class Meta:
+        model = "codev.Groupe"
+
+    nom = factory.Sequence(lambda n: f"Groupe de codéveloppement {n}")
+    theme = "Manager en période de transformation"
+    structure = factory.SubFactory(StructureFactory)
+    animateur = factory.SubFactory(UserFactory)
+    mode = "presentiel"
+    lieu = "Salle Lumière, 20 avenue de Ségur, Paris"
+    date_debut = factory.LazyFunction(_in_two_weeks)
+    date_fin = factory.LazyAttribute(_months_later)
+    rythme_semaines = 3
+    nb_seances_cible = 8
+    heure = factory.LazyFunction(_two_pm)
+    duree = 120
+
+
+class MembreFactory(factory.django.DjangoModelFactory):
+    """A member written directly (no size check): go through
+    ``codev.services.add_member`` to apply the rules."""
+
+    class Meta:
+        model = "codev.Membre"
+
+    groupe = factory.SubFactory(GroupeFactory)
+    cadre = factory.SubFactory(CadreFactory)
+    date_entree = factory.LazyFunction(_today)
+
+
+class SeanceFactory(factory.django.DjangoModelFactory):
+    """A planned séance in a week, written directly (no cycle, no client): use
+    ``codev.services.generate_cycle`` for a group's real calendar."""
+
+    class Meta:
+        model = "codev.Seance"
+
+    groupe = factory.SubFactory(GroupeFactory)
+    numero = factory.Sequence(lambda n: n + 1)
+    debut = factory.LazyFunction(_in_a_week)
+    duree = 120
+    mode = "presentiel"
