@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accompagnement.services.sessions import sync_session_notifications
@@ -126,9 +127,14 @@ def assign_clients(groupe):
     from their séance simply stays at the front of the queue."""
     seances = list(groupe.seances.order_by("numero"))
     membres = list(groupe.membres.all())
+    absent_clients = set(
+        Presence.objects.filter(
+            seance__groupe=groupe, present=False, membre_id=F("seance__client_id")
+        ).values_list("seance_id", flat=True)
+    )
     turns = Counter()
     for seance in seances:
-        if seance.client_id and _held_or_fixed(seance):
+        if seance.client_id and _held_or_fixed(seance) and seance.pk not in absent_clients:
             turns[seance.client_id] += 1
     for seance in seances:
         if seance.client_id or not _open(seance):
@@ -208,13 +214,19 @@ def next_phase(seance):
     return seance
 
 
+@transaction.atomic
 def record_attendance(seance, present_ids):
-    """``present_ids``: ids of the members present; the others are absent."""
+    """``present_ids``: ids of the members present; the others are absent. A client
+    who was absent has not had their turn: the séances to come are rotated again."""
+    groupe = Groupe.objects.select_for_update().get(pk=seance.groupe_id)
     day = seance.jour
-    for membre in seance.groupe.membres.actifs(on=day):
+    for membre in groupe.membres.actifs(on=day):
         Presence.objects.update_or_create(
             seance=seance, membre=membre, defaults={"present": membre.pk in present_ids}
         )
+    started = seance.phase or seance.terminee_le or seance.debut <= timezone.now()
+    if started and seance.client_id and seance.client_id not in present_ids:
+        _rotate_again(groupe)
 
 
 def record_plan(seance, actions):

@@ -826,3 +826,21 @@ def test_reschedule_refuses_a_past_date(planned):
     after = Seance.objects.get(pk=seance.pk)
     assert (after.debut, after.sequence) == (before.debut, before.sequence)
     assert outbox_rows(seance, statut="en_attente").count() == 10
+
+
+@pytest.mark.django_db
+def test_an_absent_client_keeps_their_turn():
+    """A client marked absent has not been client: they come back at the next séance
+    still open, and the rotation stays fair."""
+    cadres = [CadreFactory() for _ in range(3)]
+    groupe = GroupeFactory(nb_seances_cible=4)
+    for cadre in cadres:
+        services.add_member(groupe, cadre, on=groupe.date_debut)
+    first, *_ = services.generate_cycle(groupe)
+    first.refresh_from_db()
+    absent = first.client
+    others = [m.pk for m in groupe.membres.all() if m.pk != absent.pk]
+    first = services.next_phase(first)  # the séance is under way when the absence shows
+    services.record_attendance(first, set(others))
+    second = groupe.seances.get(numero=2)
+    assert second.client_id == absent.pk
