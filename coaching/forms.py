@@ -2,48 +2,13 @@
 private notes; the cadre asks to move a session. Rules stay in ``services``."""
 
 from django import forms
-from django.core.exceptions import ValidationError
 
 from accompagnement.models import Mode
-from cadres.forms import DsfrFormMixin
+from cadres.forms import PortalFormMixin
 
 from .models import SeanceCoaching
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-
-
-class PortalFormMixin(DsfrFormMixin):
-    """A DSFR crispy form that posts to ``action``. Several forms of one class may sit
-    on a page (one per session): give each its own ``auto_id`` (``"id_report_12_%s"``)
-    and the ids of fields and button stay unique."""
-
-    small = False
-
-    def __init__(self, *args, action="", **kwargs):
-        super().__init__(*args, **kwargs)
-        self.action = action
-
-    @property
-    def helper(self):
-        helper = super().helper
-        helper.form_action = self.action
-        prefix = self.auto_id if isinstance(self.auto_id, str) and "%s" in self.auto_id else "%s"
-        for button in helper.inputs:
-            button.id = prefix % button.name
-            if self.small:
-                button.field_classes += " fr-btn--sm fr-btn--secondary"
-        if self.small:
-            helper.form_class = "fr-mb-0"
-        return helper
-
-    def add_service_error(self, error: ValidationError):
-        """Show a service's ValidationError on the form: on its field when the form has
-        one of that name, at the top of the form otherwise."""
-        if hasattr(error, "error_dict"):
-            for name, errors in error.error_dict.items():
-                self.add_error(name if name in self.fields else None, errors)
-        else:
-            self.add_error(None, error)
 
 
 class ScheduleForm(PortalFormMixin, forms.Form):

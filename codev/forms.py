@@ -3,10 +3,9 @@ size, cycle, rotation, runner state) stay in ``services``, whose ValidationError
 views put back on the form that caused them."""
 
 from django import forms
-from django.core.exceptions import ValidationError
 
 from accompagnement.models import Mode
-from cadres.forms import DsfrFormMixin
+from cadres.forms import PortalFormMixin
 from cadres.models import Structure
 
 from .models import Groupe, Seance
@@ -15,47 +14,10 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
-
-class CodevFormMixin(DsfrFormMixin):
-    """A DSFR crispy form that posts to ``action``. Several forms of one class may sit on
-    a page (one per séance): give each its own ``auto_id`` (``"id_client_12_%s"``) and
-    the ids of its fields and button stay unique."""
-
-    small = False
-    auto_id = "id_%s"  # each form of the runner has its own, so ids stay unique
-
-    def __init__(self, *args, action="", **kwargs):
-        kwargs.setdefault("auto_id", type(self).auto_id)
-        super().__init__(*args, **kwargs)
-        self.action = action
-
-    @property
-    def helper(self):
-        helper = super().helper
-        helper.form_action = self.action
-        prefix = self.auto_id if isinstance(self.auto_id, str) and "%s" in self.auto_id else "%s"
-        for button in helper.inputs:
-            button.id = prefix % button.name
-            if self.small:
-                button.field_classes += " fr-btn--sm fr-btn--secondary"
-        if self.small:
-            helper.form_class = "fr-mb-0"
-        return helper
-
-    def add_service_error(self, error: ValidationError):
-        """A service's refusal: on its field when the form has one of that name, at the
-        top of the form otherwise."""
-        if hasattr(error, "error_dict"):
-            for name, errors in error.error_dict.items():
-                self.add_error(name if name in self.fields else None, errors)
-        else:
-            self.add_error(None, error)
-
-
 # --- Groups --------------------------------------------------------------------
 
 
-class GroupeForm(CodevFormMixin, forms.ModelForm):
+class GroupeForm(PortalFormMixin, forms.ModelForm):
     """A new group; the animateur is the user creating it. The model's ``clean()``
     (period, video link) gives its messages on the fields."""
 
@@ -109,7 +71,7 @@ class GroupeForm(CodevFormMixin, forms.ModelForm):
         self.fields["mode"].initial = Mode.PRESENTIEL
 
 
-class AddMemberForm(CodevFormMixin, forms.Form):
+class AddMemberForm(PortalFormMixin, forms.Form):
     submit_label = "Ajouter au groupe"
     auto_id = "id_ajout_%s"
 
@@ -122,7 +84,7 @@ class AddMemberForm(CodevFormMixin, forms.Form):
 # --- The cycle's séances (group page) ------------------------------------------
 
 
-class ClientForm(CodevFormMixin, forms.Form):
+class ClientForm(PortalFormMixin, forms.Form):
     """The animateur swaps the client of a séance to come. Choices are the members of
     the group on that day, given by the view (no query at rendering)."""
 
@@ -136,7 +98,7 @@ class ClientForm(CodevFormMixin, forms.Form):
         self.fields["membre"].choices = [(m.pk, str(m.cadre)) for m in membres]
 
 
-class RescheduleForm(CodevFormMixin, forms.Form):
+class RescheduleForm(PortalFormMixin, forms.Form):
     submit_label = "Déplacer"
     small = True
 
@@ -150,7 +112,7 @@ class RescheduleForm(CodevFormMixin, forms.Form):
 # --- The runner ----------------------------------------------------------------
 
 
-class AttendanceForm(CodevFormMixin, forms.Form):
+class AttendanceForm(PortalFormMixin, forms.Form):
     submit_label = "Enregistrer la présence"
     auto_id = "id_presence_%s"
 
@@ -167,7 +129,7 @@ class AttendanceForm(CodevFormMixin, forms.Form):
         self.fields["presents"].choices = [(m.pk, str(m.cadre)) for m in membres]
 
 
-class ProblemeForm(CodevFormMixin, forms.Form):
+class ProblemeForm(PortalFormMixin, forms.Form):
     submit_label = "Enregistrer l'exposé"
     auto_id = "id_probleme_%s"
 
@@ -179,7 +141,7 @@ class ProblemeForm(CodevFormMixin, forms.Form):
     )
 
 
-class ContratForm(CodevFormMixin, forms.Form):
+class ContratForm(PortalFormMixin, forms.Form):
     submit_label = "Enregistrer le contrat"
     auto_id = "id_contrat_%s"
 
@@ -196,7 +158,7 @@ class ContratForm(CodevFormMixin, forms.Form):
     )
 
 
-class PlanForm(CodevFormMixin, forms.Form):
+class PlanForm(PortalFormMixin, forms.Form):
     submit_label = "Enregistrer le plan d'action"
     auto_id = "id_plan_%s"
 
@@ -209,7 +171,7 @@ class PlanForm(CodevFormMixin, forms.Form):
     )
 
 
-class SuiviForm(CodevFormMixin, forms.Form):
+class SuiviForm(PortalFormMixin, forms.Form):
     submit_label = "Enregistrer le suivi"
     auto_id = "id_suivi_%s"
 
@@ -221,7 +183,7 @@ class SuiviForm(CodevFormMixin, forms.Form):
     )
 
 
-class LearningsForm(CodevFormMixin, forms.Form):
+class LearningsForm(PortalFormMixin, forms.Form):
     """One text area per member present: ``membre_<pk>``."""
 
     submit_label = "Enregistrer les apprentissages"
@@ -246,7 +208,7 @@ class LearningsForm(CodevFormMixin, forms.Form):
         ]
 
 
-class RegulationForm(CodevFormMixin, forms.Form):
+class RegulationForm(PortalFormMixin, forms.Form):
     submit_label = "Enregistrer l'appréciation"
     auto_id = "id_regulation_%s"
 
