@@ -2,7 +2,6 @@
 status workflow, capacity and conflicts of interest, coach suggestions, sessions,
 confidentiality of the coach's notes, the registry entry and the demo data."""
 
-import threading
 from datetime import timedelta
 from io import StringIO
 
@@ -11,7 +10,6 @@ from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import connection
 from django.forms.models import model_to_dict
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +21,7 @@ from accompagnement.services.demandes import decide
 from coaching import scheme as coaching_scheme
 from coaching import services
 from coaching.models import Certification, Coach, Coaching, NoteCoach, SeanceCoaching, Specialite
+from tests.concurrency import race
 from tests.factories import (
     CoachFactory,
     CoachingFactory,
@@ -402,32 +401,11 @@ def test_two_delegues_take_the_last_place_at_once():
     coach = CoachFactory(capacite=2)
     CoachingFactory(coach=coach, statut=S.EN_COURS)
     coachings = [CoachingFactory(), CoachingFactory()]
-    barrier = threading.Barrier(2)
-    outcomes = {}
 
-    def take(coaching):
-        try:
-            barrier.wait(timeout=10)
-            services.assign(coaching, coach)
-            outcomes[coaching.pk] = "ok"
-        except ValidationError as exc:
-            outcomes[coaching.pk] = exc
-        except Exception as exc:  # reported below rather than lost in the thread
-            outcomes[coaching.pk] = repr(exc)
-        finally:
-            connection.close()
+    successes, refused = race(services.assign, [(c, coach) for c in coachings])
 
-    threads = [threading.Thread(target=take, args=(c,)) for c in coachings]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert len(outcomes) == 2, outcomes
-    succeeded = [pk for pk, outcome in outcomes.items() if outcome == "ok"]
-    refused = [outcome for outcome in outcomes.values() if isinstance(outcome, ValidationError)]
-    assert len(succeeded) == 1, outcomes
-    assert len(refused) == 1, outcomes
+    assert len(successes) == 1 and len(refused) == 1
+    succeeded = [successes[0][0].pk]
     assert "capacité" in " ".join(refused[0].messages)
     assert Coach.objects.with_load().get(pk=coach.pk).charge == coach.capacite == 2
     loser = next(c for c in coachings if c.pk not in succeeded)

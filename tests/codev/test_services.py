@@ -2,7 +2,6 @@
 concurrency), the cycle on working days, the client rotation (a hypothesis property,
 late joiners, leavers, swaps by hand), the séance runner and rescheduling."""
 
-import threading
 from collections import Counter
 from datetime import UTC, date, time, timedelta
 
@@ -10,7 +9,6 @@ import holidays
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
@@ -19,6 +17,7 @@ from hypothesis import strategies as st
 from accompagnement.models import Mode, Notification
 from codev import services
 from codev.models import MAX_MEMBRES, Apprentissage, Groupe, Membre, PlanAction, Presence, Seance
+from tests.concurrency import race
 from tests.factories import (
     CadreFactory,
     GroupeFactory,
@@ -119,36 +118,14 @@ def test_two_animateurs_add_the_eighth_member_at_once():
     groupe = GroupeFactory()
     MembreFactory.create_batch(MAX_MEMBRES - 1, groupe=groupe)
     cadres = [CadreFactory(nom="Premier"), CadreFactory(nom="Second")]
-    barrier = threading.Barrier(2)
-    outcomes = {}
 
-    def add(cadre):
-        try:
-            barrier.wait(timeout=10)
-            services.add_member(groupe, cadre)
-            outcomes[cadre.pk] = "ok"
-        except ValidationError as exc:
-            outcomes[cadre.pk] = exc
-        except Exception as exc:  # reported below rather than lost in the thread
-            outcomes[cadre.pk] = repr(exc)
-        finally:
-            connection.close()
+    successes, refused = race(services.add_member, [(groupe, c) for c in cadres])
 
-    threads = [threading.Thread(target=add, args=(c,)) for c in cadres]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert len(outcomes) == 2, outcomes
-    succeeded = [pk for pk, outcome in outcomes.items() if outcome == "ok"]
-    refused = [outcome for outcome in outcomes.values() if isinstance(outcome, ValidationError)]
-    assert len(succeeded) == 1, outcomes
-    assert len(refused) == 1, outcomes
+    assert len(successes) == 1 and len(refused) == 1
     assert "au plus 8" in " ".join(refused[0].messages)
     assert Membre.objects.filter(groupe=groupe).count() == 8
     assert Membre.objects.filter(groupe=groupe).actifs().count() == 8
-    assert Membre.objects.filter(groupe=groupe, cadre_id=succeeded[0]).exists()
+    assert Membre.objects.filter(groupe=groupe, cadre=successes[0][1]).exists()
 
 
 def test_ninth_member_is_refused(groupe):
