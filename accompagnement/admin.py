@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from cadres.models import Role
-from cadres.perimeter import PerimeterAdminMixin, is_national_admin
+from cadres.perimeter import PerimeterAdminMixin, filter_for_user, is_national_admin
 
 from .models import Demande, Evaluation, Notification
 from .services import demandes as demande_services
@@ -115,9 +115,16 @@ class DemandeAdmin(PerimeterAdminMixin, admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "delegue":
-            kwargs["queryset"] = db_field.related_model.objects.filter(
+            # Délégués working inside the user's perimeter (all of them for a national
+            # administrator): nobody picks a colleague of another ministry.
+            delegues = db_field.related_model.objects.filter(
                 roles__kind=Role.Kind.DELEGUE, is_active=True
-            ).order_by("last_name")
+            )
+            kwargs["queryset"] = (
+                filter_for_user(delegues, request.user, "roles__structures")
+                .distinct()
+                .order_by("last_name", "email")
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_changeform_initial_data(self, request):

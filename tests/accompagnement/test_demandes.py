@@ -703,3 +703,15 @@ def test_outbox_is_for_administrators_only(client, m, queue):
         m["delegue_a"].email,
         m["delegue_b"].email,
     }
+
+
+def test_delegue_picker_offers_only_delegues_of_the_perimeter(client, m):
+    client.force_login(m["delegue_a"])
+    response = client.get(reverse("admin:accompagnement_demande_add"))
+    choices = {user.pk for user in response.context["adminform"].form.fields["delegue"].queryset}
+    assert m["delegue_a"].pk in choices
+    assert m["delegue_b"].pk not in choices
+    client.force_login(m["admin"])
+    response = client.get(reverse("admin:accompagnement_demande_add"))
+    choices = {user.pk for user in response.context["adminform"].form.fields["delegue"].queryset}
+    assert {m["delegue_a"].pk, m["delegue_b"].pk} <= choices
