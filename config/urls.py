@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from accompagnement.views import calendar_feed
+from immersion.urls import public_urlpatterns
 
 from . import views
 
@@ -41,6 +42,8 @@ urlpatterns = [
     path("", include("cadres.urls")),
     path("espace/coaching/", include("coaching.urls")),
     path("codev/", include("codev.urls")),
+    path("espace/immersion/", include("immersion.urls")),
+    path("immersion/", include((public_urlpatterns, "immersion_public"))),
     path("espace/", include("accompagnement.urls")),
     path("calendrier/<str:token>.ics", calendar_feed, name="calendar_feed"),
     path("", include(pages)),
