@@ -386,32 +386,35 @@ class CoachingAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
         else:
             obj.coach, obj.statut = None, Coaching.Statut.A_AFFECTER
         previous_coach, previous_statut = obj.coach_id, obj.statut
-        obj.save()
         try:
-            if coach is not None and coach.pk != previous_coach:
-                services.assign(obj, coach, by=request.user)
-                messages.success(
-                    request, f"{coach} est affecté(e) : le coaching est contractualisé."
+            with transaction.atomic():  # a savepoint: on refusal, nothing is kept
+                self._save_through_services(
+                    request, obj, coach, statut, previous_coach, previous_statut
                 )
-            elif coach is None and previous_coach is not None:
-                obj.coach = None
-                obj.save(update_fields=["coach"])
-            if statut != previous_statut:
-                current = Coaching.objects.values_list("statut", flat=True).get(pk=obj.pk)
-                if statut != current:
-                    services.change_status(
-                        obj, statut, by=request.user, reunion_cloture_le=obj.reunion_cloture_le
-                    )
-                    if statut == Coaching.Statut.TERMINE:
-                        messages.info(
-                            request,
-                            "Coaching terminé : l'évaluation de fin de parcours est demandée.",
-                        )
         except ValidationError as error:
-            # Another délégué got there first (e.g. the coach's last slot): nothing is kept.
-            transaction.set_rollback(True)
+            # Another délégué got there first (e.g. the coach's last slot).
             messages.error(request, " ".join(error.messages))
-        obj.refresh_from_db()
+        if obj.pk and Coaching.objects.filter(pk=obj.pk).exists():
+            obj.refresh_from_db()
+
+    def _save_through_services(self, request, obj, coach, statut, previous_coach, previous_statut):
+        obj.save()
+        if coach is not None and coach.pk != previous_coach:
+            services.assign(obj, coach, by=request.user)
+            messages.success(request, f"{coach} est affecté(e) : le coaching est contractualisé.")
+        elif coach is None and previous_coach is not None:
+            obj.coach = None
+            obj.save(update_fields=["coach"])
+        if statut != previous_statut:
+            current = Coaching.objects.values_list("statut", flat=True).get(pk=obj.pk)
+            if statut != current:
+                services.change_status(
+                    obj, statut, by=request.user, reunion_cloture_le=obj.reunion_cloture_le
+                )
+                if statut == Coaching.Statut.TERMINE:
+                    messages.info(
+                        request, "Coaching terminé : l'évaluation de fin de parcours est demandée."
+                    )
 
     # --- Budget -----------------------------------------------------------------
 

@@ -207,6 +207,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accompagnement.tasks.send_due_notifications",
         "schedule": 60.0,
     },
+    "prepare-pending-conventions": {
+        "task": "immersion.tasks.prepare_pending_conventions",
+        "schedule": 60.0,
+    },
 }
 
 # --- Co-development ------------------------------------------------------------

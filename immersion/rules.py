@@ -56,8 +56,16 @@ def heaviest_window(days):
 
 
 def check_ceiling(new_days, other_days):
-    """At most 20 days over any 3 years, counting the agent's other immersions."""
-    total, start = heaviest_window(list(set(new_days)) + list(other_days))
+    """At most 20 days over any 3 years, counting the agent's other immersions. Only the
+    windows holding one of the new days matter: the past is not this request's doing."""
+    new_days = set(new_days)
+    combined = sorted([*new_days, *other_days])
+    total, start = 0, None
+    for i, first in enumerate(combined):
+        end = first + FENETRE
+        window = [d for d in combined[i:] if d < end]
+        if new_days & set(window) and len(window) > total:
+            total, start = len(window), first
     if total > PLAFOND_JOURS:
         return [
             f"Sur trois ans à compter du {_fr(start)}, cette demande porterait vos jours "

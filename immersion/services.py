@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accompagnement.services import outbox
 from accompagnement.workflow import check_step
+from cadres.services import enqueue
 
 from . import rules
 from .models import Convention, Immersion, JourImmersion, Retour, Signature
@@ -133,7 +134,9 @@ def decide(immersion, statut, motif="", by=None):
         reference_at=immersion.decidee_le,
     )
     if statut == Immersion.Statut.ACCEPTEE:
-        prepare_convention(immersion)
+        request_convention(immersion)
+        # When the task ran at once (inline), it moved the immersion to "en signature".
+        immersion.refresh_from_db(fields=["statut"])
     return immersion
 
 
@@ -186,17 +189,9 @@ def prepare_convention(immersion):
     now = timezone.now()
     previous = immersion.current_convention()
     if previous is not None:
-        previous.annulee_le = now
-        previous.save(update_fields=["annulee_le"])
-        for signature in previous.signatures.all():
-            outbox.cancel(signature)
-            outbox.notify(
-                "immersion_convention_annulee",
-                signature,
-                email=signature.email,
-                reference_at=now,
-            )
-    version = (previous.version + 1) if previous else 1
+        void_convention(previous, now)
+    last = immersion.conventions.order_by("-version").first()
+    version = (last.version + 1) if last else 1
     pdf = render_pdf(immersion, version)
     convention = Convention.objects.create(
         immersion=immersion,
@@ -218,6 +213,39 @@ def prepare_convention(immersion):
     immersion.statut = Immersion.Statut.EN_SIGNATURE
     immersion.save(update_fields=["statut"])
     return convention
+
+
+def void_convention(convention, now):
+    """A version stops binding anyone: its links die, its parties are told, and the
+    day reminders of a signed version go (the next version schedules its own)."""
+    immersion = convention.immersion
+    outbox.cancel(immersion, kinds=["immersion_rappel_debut", "immersion_demande_retour"])
+    convention.annulee_le = now
+    convention.save(update_fields=["annulee_le"])
+    for signature in convention.signatures.all():
+        outbox.cancel(signature)
+        outbox.notify(
+            "immersion_convention_annulee", signature, email=signature.email, reference_at=now
+        )
+
+
+def request_convention(immersion):
+    """Render the convention in a task after commit (the beat sweep catches up if the
+    broker is down): a PDF is not made while the délégué waits."""
+    from .tasks import generate_convention
+
+    enqueue(generate_convention, immersion.pk)
+
+
+@transaction.atomic
+def generate_if_due(immersion_id):
+    """Task body: an accepted immersion without a current convention gets one."""
+    immersion = Immersion.objects.select_for_update().filter(pk=immersion_id).first()
+    if immersion is None or immersion.statut != Immersion.Statut.ACCEPTEE:
+        return None
+    if immersion.current_convention() is not None:
+        return None
+    return prepare_convention(immersion)
 
 
 def ask_to_sign(signature, now):
@@ -270,6 +298,10 @@ def signature_from_token(token):
 
 @transaction.atomic
 def sign(signature, nom, ip):
+    # Lock the immersion first (as prepare_convention does): two parties signing at the
+    # same moment must not both miss that the convention became fully signed, and a new
+    # version cannot void this one between the check and the signature.
+    Immersion.objects.select_for_update().get(pk=signature.convention.immersion_id)
     signature = Signature.objects.select_for_update().get(pk=signature.pk)
     if signature.signe_le:
         raise ValidationError("Cette convention a déjà été signée avec ce lien.")
@@ -340,7 +372,18 @@ def update(immersion, days=None, **changes):
         )
     convention = immersion.current_convention()
     if convention is not None and convention.contenu != content_fingerprint(immersion):
-        return prepare_convention(immersion)
+        if immersion.statut not in (Immersion.Statut.EN_SIGNATURE, Immersion.Statut.SIGNEE):
+            # A finished or cancelled immersion must not go back into signature.
+            raise ValidationError(
+                f"Immersion {immersion.get_statut_display().lower()} : ce que la convention "
+                "énonce (parties, fonctions observées, lieu, jours) ne peut plus changer."
+            )
+        # The old links die at once; the new version is rendered by a task.
+        void_convention(convention, timezone.now())
+        immersion.statut = Immersion.Statut.ACCEPTEE
+        immersion.save(update_fields=["statut"])
+        request_convention(immersion)
+        return immersion.current_convention()
     return convention
 
 

@@ -214,3 +214,40 @@ class SeanceFactory(factory.django.DjangoModelFactory):
     debut = factory.LazyFunction(_in_a_week)
     duree = 120
     mode = "presentiel"
+
+
+# --- immersion ----------------------------------------------------------------
+
+
+class ImmersionFactory(factory.django.DjangoModelFactory):
+    """A request written directly (no rule checked, no outbox row): go through
+    ``immersion.services.submit`` to apply the décret's rules. ``jours=[dates]``
+    gives its days."""
+
+    class Meta:
+        model = "immersion.Immersion"
+        skip_postgeneration_save = True
+
+    cadre = factory.SubFactory(CadreFactory)
+    motivation = "Découvrir le pilotage d'une politique publique au plus près du terrain."
+    projet_professionnel = "Prendre un poste de sous-préfet dans les trois ans."
+    structure_accueil = "Préfecture de la Gironde"
+    lieu = "2 esplanade Charles-de-Gaulle, Bordeaux"
+    fonctions_observees = "Direction de cabinet du préfet, gestion de crise"
+    tuteur_nom = "Hélène Garnier"
+    tuteur_fonction = "Directrice de cabinet"
+    tuteur_email = factory.Sequence(lambda n: f"tuteur{n}@gironde.gouv.fr")
+    accueil_representant_nom = "Paul Mercier"
+    accueil_representant_email = factory.Sequence(lambda n: f"accueil{n}@gironde.gouv.fr")
+    employeur_representant_nom = "Sophie Lemaire"
+    employeur_representant_email = factory.Sequence(lambda n: f"rh{n}@example.gouv.fr")
+    recue_le = factory.LazyFunction(_today)
+
+    @factory.post_generation
+    def jours(self, create, extracted, **kwargs):
+        if create and extracted:
+            from immersion.models import JourImmersion
+
+            JourImmersion.objects.bulk_create(
+                [JourImmersion(immersion=self, date=d) for d in sorted(set(extracted))]
+            )

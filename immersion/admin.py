@@ -1,0 +1,515 @@
+"""Immersions in the admin, inside the délégué's perimeter.
+
+The request's data, its days and the decision all go through ``immersion.services``:
+the form checks them (the décret's rules and the decision's reasons, French errors on
+the fields) and ``save_model`` applies them, so that a change to what the convention
+states voids its signatures and makes a new version, and an acceptance generates the
+convention and asks the three parties to sign. The PDF of each version is served by an
+admin URL that checks the perimeter; no PDF content is loaded by the lists.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, IntegerField, Min, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from import_export import fields, resources
+from import_export.admin import ExportMixin
+
+from cadres.perimeter import PerimeterAdminMixin
+
+from . import rules, services
+from .forms import REQUEST_FIELDS, DaysField, format_days
+from .models import Convention, Immersion, JourImmersion, Signature
+
+S = Immersion.Statut
+WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+
+
+def _count(queryset, outer):
+    """A correlated COUNT(*) of ``queryset`` grouped on ``outer`` (0 when empty)."""
+    counted = queryset.order_by().values(outer).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def annotate_list(queryset, today=None):
+    """Days, first day, signatures of the current version and the agent's days over
+    the 3-year window: one query for the whole list, whatever its size."""
+    today = today or timezone.localdate()
+    current = Signature.objects.filter(
+        convention__immersion=OuterRef("pk"), convention__annulee_le__isnull=True
+    )
+    used = JourImmersion.objects.filter(
+        immersion__cadre=OuterRef("cadre"),
+        date__gte=today - rules.FENETRE,
+        date__lt=today + rules.FENETRE,
+    ).exclude(immersion__statut__in=Immersion.NOT_COUNTING)
+    first = (
+        JourImmersion.objects.filter(immersion=OuterRef("pk"))
+        .order_by()
+        .values("immersion")
+        .annotate(d=Min("date"))
+        .values("d")
+    )
+    return queryset.annotate(
+        nb_jours=_count(JourImmersion.objects.filter(immersion=OuterRef("pk")), "immersion"),
+        premier_jour=Subquery(first),
+        signataires=_count(current, "convention"),
+        signees=_count(current.filter(signe_le__isnull=False), "convention"),
+        jours_3_ans=_count(used, "immersion__cadre"),
+    )
+
+
+# --- Form ------------------------------------------------------------------------
+
+
+class ImmersionAdminForm(forms.ModelForm):
+    """The request as the délégué edits it; the days one a line, as in the portal.
+    The status offers only the decisions open from the current one."""
+
+    jours = DaysField()
+
+    class Meta:
+        model = Immersion
+        fields = [
+            "cadre",
+            *REQUEST_FIELDS,
+            "recue_le",
+            "accord_delai_court",
+            "statut",
+            "motif_decision",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = self.instance.statut if self.instance.pk else S.DEMANDEE
+        if self.instance.pk:
+            self.initial["jours"] = format_days(self.instance.dates)
+        if "statut" in self.fields:
+            open_ = [s for s in Immersion.DECISIONS if s in services.TRANSITIONS[S(stored)]]
+            labels = dict(S.choices)
+            self.fields["statut"].choices = [(stored, labels[stored])] + [
+                (s.value, labels[s]) for s in open_
+            ]
+            if not open_:
+                self.fields["statut"].disabled = True
+                self.fields["statut"].help_text = (
+                    "Les étapes suivantes (signatures, fin de l'immersion) sont enregistrées "
+                    "automatiquement."
+                )
+            else:
+                self.fields["statut"].help_text = (
+                    "La décision est due dans le mois qui suit la réception. Un refus ou un "
+                    "report est motivé ; l'accord génère la convention à signer."
+                )
+
+    def _stored(self):
+        if self.instance.pk:
+            return Immersion.objects.select_related("cadre").get(pk=self.instance.pk)
+        return Immersion(statut=S.DEMANDEE)
+
+    def clean(self):
+        data = super().clean()
+        stored = self._stored()
+        cadre = data.get("cadre") or (stored.cadre if stored.pk else None)
+        try:
+            statut = data.get("statut")
+            if statut and statut != stored.statut:
+                services.check_decision(stored, statut, data.get("motif_decision") or "")
+        except ValidationError as error:
+            self._add_service_errors(error)
+        days = data.get("jours")
+        rechecked = {"jours", "recue_le", "accord_delai_court"} & set(self.changed_data)
+        if days and cadre is not None and data.get("recue_le") and (not stored.pk or rechecked):
+            try:
+                services.validate(
+                    cadre,
+                    days,
+                    data["recue_le"],
+                    data.get("accord_delai_court", False),
+                    exclude=stored if stored.pk else None,
+                )
+            except ValidationError as error:
+                self._add_service_errors(error)
+        return data
+
+    def _add_service_errors(self, error):
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error.messages)
+            return
+        for field, errors in error.message_dict.items():
+            self.add_error(field if field in self.fields else None, errors)
+
+
+# --- Export ------------------------------------------------------------------------
+
+
+class ImmersionResource(resources.ModelResource):
+    agent = fields.Field(attribute="cadre", column_name="agent")
+    agent_email = fields.Field(attribute="cadre__email", column_name="courriel de l'agent")
+    structure = fields.Field(attribute="cadre__structure__nom", column_name="structure de l'agent")
+    statut = fields.Field(attribute="get_statut_display", column_name="statut")
+    premier_jour = fields.Field(attribute="premier_jour", column_name="premier jour")
+    nb_jours = fields.Field(attribute="nb_jours", column_name="jours")
+    jours_3_ans = fields.Field(attribute="jours_3_ans", column_name="jours de l'agent sur 3 ans")
+    signatures = fields.Field(column_name="signatures")
+
+    class Meta:
+        model = Immersion
+        fields = [
+            "id",
+            "agent",
+            "agent_email",
+            "structure",
+            "structure_accueil",
+            "lieu",
+            "statut",
+            "recue_le",
+            "decidee_le",
+            "premier_jour",
+            "nb_jours",
+            "jours_3_ans",
+            "signatures",
+        ]
+        export_order = fields
+
+    def dehydrate_signatures(self, obj):
+        total = getattr(obj, "signataires", 0)
+        return f"{obj.signees} / {total}" if total else ""
+
+
+# --- Inlines -------------------------------------------------------------------------
+
+
+class JourImmersionInline(admin.TabularInline):
+    """The days, as recorded: they change through the « Jours d'immersion » field, so
+    that the décret's rules apply and the convention follows."""
+
+    model = JourImmersion
+    fields = readonly_fields = ["date", "jour_ouvre"]
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "jours d'immersion enregistrés"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="jour de la semaine")
+    def jour_ouvre(self, obj):
+        return WEEKDAYS[obj.date.weekday()]
+
+
+def signatures_html(signatures):
+    return format_html_join(
+        "",
+        "<li>{} – {} : {}</li>",
+        (
+            (
+                s.get_partie_display(),
+                s.nom,
+                (
+                    f"signée le {timezone.localtime(s.signe_le):%d/%m/%Y à %H:%M}"
+                    if s.signe_le
+                    else "en attente"
+                ),
+            )
+            for s in signatures
+        ),
+    )
+
+
+class ConventionInline(admin.TabularInline):
+    """Versions of the convention, read only, without their PDF content."""
+
+    model = Convention
+    fields = readonly_fields = ["version", "cree_le", "annulee_le", "sha256", "etat", "document"]
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "versions de la convention"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("pdf").prefetch_related("signatures")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="signatures")
+    def etat(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return format_html("<ul>{}</ul>", signatures_html(obj.signatures.all()))
+
+    @admin.display(description="PDF")
+    def document(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        url = reverse("admin:immersion_immersion_convention_pdf", args=[obj.immersion_id, obj.pk])
+        return format_html('<a href="{}">Télécharger la version {}</a>', url, obj.version)
+
+
+# --- Immersion --------------------------------------------------------------------
+
+
+@admin.register(Immersion)
+class ImmersionAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
+    perimeter_field = "cadre__structure"
+    form = ImmersionAdminForm
+    resource_classes = [ImmersionResource]
+    view_on_site = False  # the portal page belongs to the agent
+    list_display = [
+        "cadre",
+        "structure_accueil",
+        "premier_jour_col",
+        "nb_jours_col",
+        "statut",
+        "signatures_col",
+        "jours_3_ans_col",
+        "echeance_col",
+    ]
+    list_select_related = ["cadre"]
+    list_filter = ["statut", "accord_delai_court"]
+    search_fields = [
+        "cadre__nom",
+        "cadre__prenom",
+        "cadre__email",
+        "structure_accueil",
+        "lieu",
+        "tuteur_nom",
+    ]
+    autocomplete_fields = ["cadre"]
+    list_per_page = 50
+    show_full_result_count = False
+    fieldsets = [
+        ("Convention", {"fields": ["etat_convention"]}),
+        (
+            "Demande",
+            {
+                "fields": [
+                    "cadre",
+                    "motivation",
+                    "projet_professionnel",
+                    ("recue_le", "accord_delai_court"),
+                    "jours",
+                ]
+            },
+        ),
+        (
+            "Accueil",
+            {
+                "fields": [
+                    "structure_accueil",
+                    "lieu",
+                    "fonctions_observees",
+                    ("tuteur_nom", "tuteur_fonction"),
+                    ("tuteur_email", "tuteur_telephone"),
+                    ("accueil_representant_nom", "accueil_representant_email"),
+                ]
+            },
+        ),
+        (
+            "Administration d'emploi",
+            {"fields": [("employeur_representant_nom", "employeur_representant_email")]},
+        ),
+        (
+            "Décision",
+            {"fields": ["echeance", "statut", "motif_decision", "decidee_par", "decidee_le"]},
+        ),
+    ]
+
+    def get_queryset(self, request):
+        return annotate_list(super().get_queryset(request).select_related("cadre__structure"))
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = ["etat_convention", "echeance", "decidee_par", "decidee_le"]
+        if obj is not None:
+            fields.append("cadre")  # an immersion does not move to another agent
+        return fields
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.fieldsets[1:]
+        return self.fieldsets
+
+    def get_inlines(self, request, obj):
+        return [JourImmersionInline, ConventionInline] if obj is not None else []
+
+    # --- Columns --------------------------------------------------------------------
+
+    @admin.display(description="premier jour", ordering="premier_jour")
+    def premier_jour_col(self, obj):
+        return obj.premier_jour.strftime("%d/%m/%Y") if obj.premier_jour else "—"
+
+    @admin.display(description="jours", ordering="nb_jours")
+    def nb_jours_col(self, obj):
+        return obj.nb_jours
+
+    @admin.display(description="signatures")
+    def signatures_col(self, obj):
+        if not obj.signataires:
+            return "—"
+        text = f"{obj.signees} / {obj.signataires}"
+        if obj.signees < obj.signataires:
+            return format_html('<strong style="color:#b34000">{}</strong>', text)
+        return text
+
+    @admin.display(description="jours de l'agent sur 3 ans", ordering="jours_3_ans")
+    def jours_3_ans_col(self, obj):
+        text = f"{obj.jours_3_ans} / {rules.PLAFOND_JOURS}"
+        if obj.jours_3_ans > rules.PLAFOND_JOURS:
+            return format_html('<strong style="color:#ce0500">{}</strong>', text)
+        return text
+
+    @admin.display(description="décision avant le", ordering="recue_le")
+    def echeance_col(self, obj):
+        deadline = rules.decision_deadline(obj.recue_le)
+        if obj.statut == S.DEMANDEE and deadline < timezone.localdate():
+            return format_html(
+                '<strong style="color:#ce0500">⚠ {} – en retard</strong>',
+                deadline.strftime("%d/%m/%Y"),
+            )
+        return deadline.strftime("%d/%m/%Y")
+
+    @admin.display(description="décision avant le")
+    def echeance(self, obj):
+        if obj is None or obj.pk is None:
+            return "Un mois après la réception de la demande."
+        return self.echeance_col(obj)
+
+    @admin.display(description="état de la convention")
+    def etat_convention(self, obj):
+        convention = (
+            obj.conventions.filter(annulee_le__isnull=True)
+            .defer("pdf")
+            .prefetch_related("signatures")
+            .order_by("-version")
+            .first()
+        )
+        if convention is None:
+            return "Pas encore de convention : elle est générée à l'accord de la hiérarchie."
+        signatures = list(convention.signatures.all())
+        pending = [s for s in signatures if not s.signe_le]
+        items = signatures_html(signatures)
+        if pending:
+            return format_html(
+                '<div role="alert" style="border-left:6px solid #ce0500;padding:.5rem 1rem">'
+                "<strong>⚠ Convention v{} pas encore signée par toutes les parties "
+                "({} / {}) : l'immersion ne peut pas commencer.</strong><ul>{}</ul></div>",
+                convention.version,
+                len(signatures) - len(pending),
+                len(signatures),
+                items,
+            )
+        return format_html(
+            "<strong>Convention v{} signée par les {} parties.</strong><ul>{}</ul>",
+            convention.version,
+            len(signatures),
+            items,
+        )
+
+    # --- Saving through the services ---------------------------------------------------
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        statut = data.get("statut") or obj.statut
+        motif = data.get("motif_decision") or ""
+        try:
+            with transaction.atomic():  # a refusal leaves nothing half-done
+                self._save_through_services(request, obj, form, change, statut, motif)
+        except ValidationError as error:
+            # Another délégué got there first, or the data moved meanwhile: nothing is kept.
+            messages.error(request, " ".join(error.messages))
+
+    def _save_through_services(self, request, obj, form, change, statut, motif):
+        data = form.cleaned_data
+        if not change:
+            created = services.submit(
+                data["cadre"],
+                data["jours"],
+                by=request.user,
+                accord_delai_court=data.get("accord_delai_court", False),
+                recue_le=data["recue_le"],
+                **{f: data[f] for f in REQUEST_FIELDS},
+            )
+            obj.pk = created.pk
+            obj._state.adding = False
+            if statut != S.DEMANDEE:
+                self._decide(request, created, statut, motif)
+            return
+        stored = Immersion.objects.get(pk=obj.pk)
+        before = stored.current_convention()
+        editable = [*REQUEST_FIELDS, "recue_le", "accord_delai_court", "motif_decision"]
+        changes = {f: data[f] for f in form.changed_data if f in editable}
+        if statut != stored.statut:
+            changes.pop("motif_decision", None)  # recorded with the decision
+        days = data["jours"] if "jours" in form.changed_data else None
+        if changes or days is not None:
+            after = services.update(stored, days=days, **changes)
+            if before is not None and after is not None and after.pk != before.pk:
+                messages.warning(
+                    request,
+                    f"La convention change : la version {after.version} remplace la "
+                    f"version {before.version}, dont les signatures sont annulées. "
+                    "Les parties sont invitées à signer la nouvelle version.",
+                )
+        if statut != stored.statut:
+            self._decide(request, stored, statut, motif)
+
+    def _decide(self, request, immersion, statut, motif):
+        services.decide(immersion, statut, motif, by=request.user)
+        if statut == S.ACCEPTEE:
+            messages.info(
+                request,
+                "Accord enregistré : la convention est générée et envoyée aux trois parties "
+                "pour signature.",
+            )
+        else:
+            messages.info(request, "La décision motivée est enregistrée et notifiée à l'agent.")
+
+    def save_related(self, request, form, formsets, change):
+        # Days and conventions are written by the services, never by the (read-only)
+        # inlines: nothing of theirs is saved.
+        form.save_m2m()
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    # --- PDF of a version ------------------------------------------------------------
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/convention/<int:convention_pk>/pdf/",
+                self.admin_site.admin_view(self.convention_pdf_view),
+                name="immersion_immersion_convention_pdf",
+            ),
+            *super().get_urls(),
+        ]
+
+    def convention_pdf_view(self, request, pk, convention_pk):
+        immersion = self.get_object(request, str(pk))  # 404 outside the perimeter
+        if not self.has_view_permission(request, immersion):
+            raise PermissionDenied
+        convention = Convention.objects.filter(immersion=immersion, pk=convention_pk).first()
+        if convention is None:
+            raise Http404("Cette version de la convention n'existe pas.")
+        response = HttpResponse(bytes(convention.pdf), content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'inline; filename="convention-immersion-{immersion.pk}-v{convention.version}.pdf"'
+        )
+        return response
