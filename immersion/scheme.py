@@ -5,6 +5,7 @@ from django.urls import reverse
 from accompagnement.models import Dispositif
 from accompagnement.registry import Card, Scheme
 
+from . import demo
 from .models import Immersion, Signature
 
 
@@ -50,4 +51,5 @@ SCHEME = Scheme(
     dispositif=Dispositif.IMMERSION,
     programmes_for=programmes_for,
     actions_for=actions_for,
+    seed_demo=demo.seed,
 )
