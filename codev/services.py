@@ -229,6 +229,16 @@ def record_attendance(seance, present_ids):
         _rotate_again(groupe)
 
 
+def record_content(seance, **fields):
+    """What the group says (problem, contract, rating): content, not a change of date,
+    so no save() and calendars and reminders stay as they are."""
+    Seance.objects.filter(pk=seance.pk).update(**fields)
+
+
+def record_followup(plan, suivi):
+    PlanAction.objects.filter(pk=plan.pk).update(suivi=suivi.strip())
+
+
 def record_plan(seance, actions):
     if seance.client_id is None:
         raise ValidationError("Désignez le client de la séance avant son plan d'action.")

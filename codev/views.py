@@ -600,8 +600,7 @@ def seance_probleme(request, pk):
     form = ProblemeForm(request.POST, action=reverse("codev:seance_probleme", args=[pk]))
     if not form.is_valid():
         return _runner_page(request, seance, bound={"probleme": form})
-    # Content, not a change of date: no save(), so calendars and reminders stay as they are.
-    Seance.objects.filter(pk=seance.pk).update(probleme=form.cleaned_data["probleme"].strip())
+    services.record_content(seance, probleme=form.cleaned_data["probleme"].strip())
     messages.success(request, "Exposé du client enregistré.")
     return _back_to_runner(seance, "phase-en-cours")
 
@@ -615,7 +614,8 @@ def seance_contrat(request, pk):
     form = ContratForm(request.POST, action=reverse("codev:seance_contrat", args=[pk]))
     if not form.is_valid():
         return _runner_page(request, seance, bound={"contrat": form})
-    Seance.objects.filter(pk=seance.pk).update(
+    services.record_content(
+        seance,
         consultation=form.cleaned_data["consultation"],
         contrat=form.cleaned_data["contrat"].strip(),
     )
@@ -658,7 +658,7 @@ def seance_suivi(request, pk):
     form = SuiviForm(request.POST, action=reverse("codev:seance_suivi", args=[pk]))
     if not form.is_valid():
         return _runner_page(request, seance, bound={"suivi": form})
-    PlanAction.objects.filter(pk=previous.pk).update(suivi=form.cleaned_data["suivi"].strip())
+    services.record_followup(previous, form.cleaned_data["suivi"])
     messages.success(request, f"Suivi du plan d'action de {previous.membre} enregistré.")
     return _back_to_runner(seance, "phase-en-cours")
 
@@ -696,6 +696,6 @@ def seance_regulation(request, pk):
     form = RegulationForm(request.POST, action=reverse("codev:seance_regulation", args=[pk]))
     if not form.is_valid():
         return _runner_page(request, seance, bound={"regulation": form})
-    Seance.objects.filter(pk=seance.pk).update(note_regulation=form.cleaned_data["note_regulation"])
+    services.record_content(seance, note_regulation=form.cleaned_data["note_regulation"])
     messages.success(request, "Appréciation du groupe enregistrée.")
     return _back_to_runner(seance, "regulation")
