@@ -211,6 +211,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "immersion.tasks.prepare_pending_conventions",
         "schedule": 60.0,
     },
+    "remind-silent-mentoring": {
+        "task": "mentorat.tasks.remind_silent_relations",
+        "schedule": 6 * 3600.0,
+    },
+}
+
+# Weights of the mentoring matching score (see mentorat/matching.py): points per
+# criterion; "accompagnement" must stay above the sum of the others.
+MENTORAT_MATCHING_WEIGHTS = {
+    "accompagnement": env.int("MENTORAT_POIDS_ACCOMPAGNEMENT", default=100),
+    "expertise": env.int("MENTORAT_POIDS_EXPERTISE", default=10),
+    "experience": env.int("MENTORAT_POIDS_EXPERIENCE", default=1),
+    "experience_max": env.int("MENTORAT_EXPERIENCE_MAX", default=10),
+    "souhait": env.int("MENTORAT_POIDS_SOUHAIT", default=15),
+    "meme_ville": env.int("MENTORAT_POIDS_MEME_VILLE", default=5),
 }
 
 # --- Co-development ------------------------------------------------------------

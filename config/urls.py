@@ -43,6 +43,7 @@ urlpatterns = [
     path("espace/coaching/", include("coaching.urls")),
     path("codev/", include("codev.urls")),
     path("espace/immersion/", include("immersion.urls")),
+    path("espace/mentorat/", include("mentorat.urls")),
     path("immersion/", include((public_urlpatterns, "immersion_public"))),
     path("espace/", include("accompagnement.urls")),
     path("calendrier/<str:token>.ics", calendar_feed, name="calendar_feed"),

@@ -1,6 +1,7 @@
 import factory
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from dateutil.relativedelta import relativedelta
 
 from cadres.models import Cadre, Role, Structure, User, Vivier
 from cadres.services import grant_role
@@ -251,3 +252,74 @@ class ImmersionFactory(factory.django.DjangoModelFactory):
             JourImmersion.objects.bulk_create(
                 [JourImmersion(immersion=self, date=d) for d in sorted(set(extracted))]
             )
+
+
+# --- Mentoring -------------------------------------------------------------------------
+
+
+class DomaineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "mentorat.Domaine"
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"domaine-{n}")
+    libelle = factory.Sequence(lambda n: f"Domaine {n}")
+
+
+class MentorFactory(factory.django.DjangoModelFactory):
+    """An active mentor attached to no structure (the shared pool), no account; pass
+    ``structure=``, ``cadre=`` or ``user=`` as needed."""
+
+    class Meta:
+        model = "mentorat.Mentor"
+        skip_postgeneration_save = True
+
+    civilite = Cadre.Civilite.MADAME
+    nom = factory.Faker("last_name", locale="fr_FR")
+    prenom = factory.Faker("first_name", locale="fr_FR")
+    email = factory.Sequence(lambda n: f"mentor{n}@example.gouv.fr")
+    annees_experience = 15
+    capacite = 2
+    actif = True
+
+    @factory.post_generation
+    def domaines(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.domaines.set(extracted)
+
+
+class MentoreFactory(factory.django.DjangoModelFactory):
+    """A cadre waiting for a mentor."""
+
+    class Meta:
+        model = "mentorat.Mentore"
+        skip_postgeneration_save = True
+
+    cadre = factory.SubFactory(CadreFactory)
+    contexte = "prise_de_poste"
+    annees_experience = 2
+
+    @factory.post_generation
+    def besoins(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.besoins.set(extracted)
+
+
+def _start():
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+class MentoratFactory(factory.django.DjangoModelFactory):
+    """A proposed relation starting today for 9 months; pass ``statut=`` for others."""
+
+    class Meta:
+        model = "mentorat.Mentorat"
+
+    mentor = factory.SubFactory(MentorFactory)
+    mentore = factory.SubFactory(CadreFactory)
+    contexte = "prise_de_poste"
+    statut = "propose"
+    date_debut = factory.LazyFunction(_start)
+    date_fin_prevue = factory.LazyAttribute(lambda o: o.date_debut + relativedelta(months=9))
