@@ -5,5 +5,12 @@ from . import views
 app_name = "mentorat"
 
 urlpatterns = [
+    path("", views.mentorat_list, name="list"),
+    path("souhaits/", views.besoins, name="besoins"),
     path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/accepter/", views.accept, name="accept"),
+    path("<int:pk>/decliner/", views.decline, name="decline"),
+    path("<int:pk>/rencontres/", views.meeting, name="meeting"),
+    path("rencontres/<int:pk>/statut/", views.meeting_status, name="meeting_status"),
+    path("rencontres/<int:pk>/note/", views.note, name="note"),
 ]

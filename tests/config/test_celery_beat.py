@@ -18,6 +18,7 @@ def test_beat_schedule_lists_the_sweeps():
         "cadres.tasks.send_pending_invitations",
         "accompagnement.tasks.send_due_notifications",
         "immersion.tasks.prepare_pending_conventions",
+        "mentorat.tasks.remind_silent_relations",
     }
 
 
