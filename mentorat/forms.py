@@ -51,7 +51,7 @@ class MeetingForm(PortalFormMixin, forms.Form):
         label="Lien de visioconférence", required=False, assume_scheme="https"
     )
     note = forms.CharField(
-        label="Note privée (facultative)",
+        label="Note privée",
         required=False,
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 3}),

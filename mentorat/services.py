@@ -64,7 +64,11 @@ def create_from_demande(demande, by=None):
     mentore.contexte = CONTEXTE_FOR_DEMANDE.get(demande.contexte, mentore.contexte)
     if not mentore.objectifs:
         mentore.objectifs = demande.motivation
-    if mentore.statut == Mentore.Statut.RETIRE or not _holds_relation(mentore.cadre):
+    # Back on the list (retired, or a past relation over); one already waiting keeps
+    # their place in the queue.
+    if mentore.statut == Mentore.Statut.RETIRE or (
+        mentore.statut != Mentore.Statut.EN_ATTENTE and not _holds_relation(mentore.cadre)
+    ):
         mentore.statut = Mentore.Statut.EN_ATTENTE
         mentore.en_attente_depuis = timezone.now()
         mentore.motif_attente = ""
@@ -257,6 +261,11 @@ def _pair_problem(mentore, mentor, campagne, exclude_proposition=None):
         mentor.disponible_au and mentor.disponible_au < day
     ):
         return f"{mentor} n'est pas disponible au {day:%d/%m/%Y}."
+    if (
+        mentor.structure_id
+        and not _within(campagne.structures.all()).filter(pk=mentor.structure_id).exists()
+    ):
+        return f"{mentor} n'appartient pas au périmètre de la campagne."
     (mentee,), (candidate,) = profiles([mentore], [mentor], {mentor.pk: 1})
     reason = matching.forbidden_reason(mentee, candidate)
     if reason:
