@@ -222,6 +222,7 @@ CELERY_BEAT_SCHEDULE = {
 MENTORAT_MATCHING_WEIGHTS = {
     "accompagnement": env.int("MENTORAT_POIDS_ACCOMPAGNEMENT", default=100),
     "expertise": env.int("MENTORAT_POIDS_EXPERTISE", default=10),
+    "expertise_max": env.int("MENTORAT_EXPERTISE_MAX", default=3),
     "experience": env.int("MENTORAT_POIDS_EXPERIENCE", default=1),
     "experience_max": env.int("MENTORAT_EXPERIENCE_MAX", default=10),
     "souhait": env.int("MENTORAT_POIDS_SOUHAIT", default=15),

@@ -1,6 +1,6 @@
 """The matching engine: an optimal many-to-one assignment of mentees to mentors.
 
-Pure Python + NumPy/SciPy, no database: ``services`` builds the profiles, the
+Pure Python + NumPy and OR-Tools, no database: ``services`` builds the profiles, the
 benchmark and the tests call ``solve`` directly.
 
 The problem is a transportation problem: mentee *i* takes at most one mentor, mentor
@@ -30,6 +30,8 @@ DEFAULT_WEIGHTS = {
     "accompagnement": 100,
     # Per domain of expertise the mentee needs and the mentor offers.
     "expertise": 10,
+    # Shared domains counted, at most (keeps "accompagnement" above the rest).
+    "expertise_max": 3,
     # Per year of experience the mentor has beyond the mentee's, up to ``experience_max``.
     "experience": 1,
     "experience_max": 10,
@@ -146,7 +148,7 @@ def criteria(mentee, mentor, weights=None):
         Criterion(
             "expertise",
             "Expertise demandée et offerte",
-            w["expertise"] * len(shared),
+            w["expertise"] * min(len(shared), w["expertise_max"]),
             ", ".join(str(d) for d in shared) if shared else "aucun domaine en commun",
         )
     )
@@ -167,7 +169,8 @@ def criteria(mentee, mentor, weights=None):
             "mentor demandé" if wished else "",
         )
     )
-    same_city = mentee.presentiel and mentee.ville and _city(mentee.ville) == _city(mentor.ville)
+    city = _city(mentee.ville)
+    same_city = mentee.presentiel and city and city == _city(mentor.ville)
     items.append(
         Criterion(
             "meme_ville",
@@ -207,6 +210,7 @@ def score_matrix(mentees, mentors, weights=None):
         offers[j, [d_index[d] for d in p.domaines]] = 1
     # Built in place, in int32: these are the big arrays of a national campaign.
     scores = np.rint(needs @ offers.T).astype(np.int32)
+    np.minimum(scores, w["expertise_max"], out=scores)
     scores *= w["expertise"]
     scores += w["accompagnement"]
 
@@ -222,7 +226,9 @@ def score_matrix(mentees, mentors, weights=None):
     cities = {}
     city_e = np.array(
         [
-            cities.setdefault(_city(p.ville), len(cities)) if p.presentiel and p.ville else -1
+            cities.setdefault(_city(p.ville), len(cities))
+            if p.presentiel and _city(p.ville)
+            else -1
             for p in mentees
         ],
         dtype=np.int32,
@@ -449,10 +455,13 @@ def greedy(mentees, mentors, weights=None):
     m = scores.shape[1]
     flat = np.flatnonzero(scores.ravel() >= 0)
     order = flat[np.argsort(-scores.ravel()[flat], kind="stable")]
-    matching = {}
+    matching, places = {}, int(left.sum())
     for e in order.tolist():
         i, j = divmod(e, m)
         if i not in matching and left[j] > 0:
             matching[i] = j
             left[j] -= 1
+            places -= 1
+            if not places or len(matching) == len(mentees):
+                break
     return _result(mentees, mentors, scores, matching, weights)

@@ -10,7 +10,7 @@ from datetime import time as dt_time
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -47,7 +47,24 @@ CONTEXTE_FOR_DEMANDE = {
 
 
 def weights():
-    return {**matching.DEFAULT_WEIGHTS, **getattr(settings, "MENTORAT_MATCHING_WEIGHTS", {})}
+    """The score's weights from the settings, checked: a negative weight, or a
+    "accompagnement" weight not above all the others together, would let the engine
+    leave a mentee out for a better-scoring pair."""
+    w = {**matching.DEFAULT_WEIGHTS, **getattr(settings, "MENTORAT_MATCHING_WEIGHTS", {})}
+    if any(value < 0 for value in w.values()):
+        raise ImproperlyConfigured("MENTORAT_MATCHING_WEIGHTS : un poids est négatif.")
+    others = (
+        w["expertise"] * w["expertise_max"]
+        + w["experience"] * w["experience_max"]
+        + w["souhait"]
+        + w["meme_ville"]
+    )
+    if w["accompagnement"] <= others:
+        raise ImproperlyConfigured(
+            "MENTORAT_MATCHING_WEIGHTS : le poids « accompagnement » doit dépasser la somme "
+            f"des autres critères ({others})."
+        )
+    return w
 
 
 # --- Waiting list --------------------------------------------------------------

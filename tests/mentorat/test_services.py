@@ -1366,3 +1366,16 @@ def test_swap_refuses_a_mentor_outside_the_campaign_perimeter():
     assert "périmètre de la campagne" in str(error.value)
     proposition.refresh_from_db()
     assert proposition.mentor == inside
+
+
+@pytest.mark.parametrize(
+    "override",
+    [{"souhait": -1}, {"accompagnement": 60}],
+    ids=["negative", "accompagnement-not-dominant"],
+)
+def test_weights_that_could_leave_a_mentee_out_are_refused(settings, override):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.MENTORAT_MATCHING_WEIGHTS = {**settings.MENTORAT_MATCHING_WEIGHTS, **override}
+    with pytest.raises(ImproperlyConfigured):
+        services.weights()
