@@ -8,8 +8,14 @@ from .services import DELEGUES_GROUP, sync_access
 # What a délégué may do in the admin, inside their perimeter. Every model of the
 # project's apps gets view/add/change (deletion stays with administrators), except
 # the referentials and accounts below, which they may only read or not see at all.
-DELEGUE_READ_ONLY = {"cadres.structure", "cadres.vivier", "cadres.invitation"}
-DELEGUE_HIDDEN = {"cadres.role", "cadres.user"}
+DELEGUE_READ_ONLY = {
+    "cadres.structure",
+    "cadres.vivier",
+    "cadres.invitation",
+    "mentorat.domaine",
+}
+# Private notes are their author's alone: no permission on them for anyone.
+DELEGUE_HIDDEN = {"cadres.role", "cadres.user", "coaching.notecoach", "mentorat.noteprivee"}
 
 
 def role_changed(sender, instance, **kwargs):

@@ -5,6 +5,7 @@ Admin, portal and tasks all go through these functions.
 """
 
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 from datetime import time as dt_time
 
@@ -269,30 +270,40 @@ def compute(campagne, by=None):
     return result
 
 
-def _pair_problem(mentore, mentor, campagne, exclude_proposition=None):
-    """Why this mentor may not be proposed to this mentee in this campaign, or None."""
-    if not mentor.actif:
-        return f"{mentor} est inactif."
-    day = campagne.date_debut
-    if (mentor.disponible_du and mentor.disponible_du > day) or (
-        mentor.disponible_au and mentor.disponible_au < day
-    ):
-        return f"{mentor} n'est pas disponible au {day:%d/%m/%Y}."
-    if (
-        mentor.structure_id
-        and not _within(campagne.structures.all()).filter(pk=mentor.structure_id).exists()
-    ):
-        return f"{mentor} n'appartient pas au périmètre de la campagne."
-    (mentee,), (candidate,) = profiles([mentore], [mentor], {mentor.pk: 1})
-    reason = matching.forbidden_reason(mentee, candidate)
-    if reason:
-        return f"{mentor} ne peut pas être proposé à {mentore} : {reason}."
-    taken = campagne.propositions.filter(mentor=mentor)
-    if exclude_proposition is not None:
-        taken = taken.exclude(pk=exclude_proposition.pk)
-    if taken.count() >= free_places([mentor])[mentor.pk]:
-        return f"{mentor} n'a plus de place libre dans cette campagne."
-    return None
+class PairChecker:
+    """The hard rules of a campaign's pairs, loaded once (in a fixed number of
+    queries) for all the pairs a review or a confirmation checks."""
+
+    def __init__(self, campagne, mentees, mentors):
+        self.campagne = campagne
+        self.perimeter = set(_within(campagne.structures.all()).values_list("pk", flat=True))
+        self.lines, self.tried = LineIndex(mentors), tried_pairs(mentees)
+        self.places = free_places(mentors)
+        self.taken = Counter(campagne.propositions.values_list("mentor_id", flat=True))
+
+    def problem(self, mentore, mentor, proposition=None):
+        """Why this mentor may not be proposed to this mentee, or None. ``proposition``
+        is the one being checked or changed (its own place is not counted twice)."""
+        day = self.campagne.date_debut
+        if not mentor.actif:
+            return f"{mentor} est inactif."
+        if (mentor.disponible_du and mentor.disponible_du > day) or (
+            mentor.disponible_au and mentor.disponible_au < day
+        ):
+            return f"{mentor} n'est pas disponible au {day:%d/%m/%Y}."
+        if mentor.structure_id and mentor.structure_id not in self.perimeter:
+            return f"{mentor} n'appartient pas au périmètre de la campagne."
+        reason = matching.forbidden_reason(
+            mentee_profile(mentore, self.lines, self.tried), mentor_profile(mentor, 1)
+        )
+        if reason:
+            return f"{mentor} ne peut pas être proposé à {mentore} : {reason}."
+        taken = self.taken[mentor.pk]
+        if proposition is not None and proposition.mentor_id == mentor.pk:
+            taken -= 1
+        if taken >= self.places.get(mentor.pk, mentor.capacite):
+            return f"{mentor} n'a plus de place libre dans cette campagne."
+        return None
 
 
 @transaction.atomic
@@ -322,7 +333,7 @@ def swap_proposal(proposition, mentor, by=None):
         .prefetch_related("besoins", "mentors_souhaites", "mentors_exclus")
         .get(pk=proposition.mentore_id)
     )
-    problem = _pair_problem(mentore, mentor, campagne, exclude_proposition=proposition)
+    problem = PairChecker(campagne, [mentore], [mentor]).problem(mentore, mentor, proposition)
     if problem:
         raise ValidationError({"mentor": problem})
     (mentee,), (candidate,) = profiles([mentore], [mentor], {mentor.pk: 1})
@@ -382,13 +393,20 @@ def confirm(campagne, by=None):
         raise ValidationError("Aucune proposition à envoyer.")
     # Lock the mentors and mentees whose places are about to be taken.
     list(Mentor.objects.select_for_update().filter(pk__in={p.mentor_id for p in propositions}))
-    list(Mentore.objects.select_for_update().filter(pk__in={p.mentore_id for p in propositions}))
+    statuts = dict(
+        Mentore.objects.select_for_update()
+        .filter(pk__in={p.mentore_id for p in propositions})
+        .values_list("pk", "statut")
+    )
+    checker = PairChecker(
+        campagne, [p.mentore for p in propositions], list({p.mentor for p in propositions})
+    )
     problems = []
     for p in propositions:
-        if Mentore.objects.get(pk=p.mentore_id).statut != Mentore.Statut.EN_ATTENTE:
+        if statuts[p.mentore_id] != Mentore.Statut.EN_ATTENTE:
             problems.append(f"{p.mentore} n'est plus en attente d'un mentor.")
             continue
-        problem = _pair_problem(p.mentore, p.mentor, campagne, exclude_proposition=p)
+        problem = checker.problem(p.mentore, p.mentor, p)
         if problem:
             problems.append(problem)
     if problems:

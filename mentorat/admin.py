@@ -1,0 +1,735 @@
+"""Mentoring in the admin, the délégué's back-office: the domains referential, the
+mentor pool, the waiting list, matching campaigns (compute, review, confirm) and the
+relations, each inside the délégué's perimeter.
+
+Every change of substance goes through ``mentorat.services``: a campaign's review
+page posts its actions to custom URLs that call the services, and a relation's
+status changes only through ``services.change_status``; refusals come back as French
+messages and change nothing. The private notes on meetings (``NotePrivee``) have no
+admin page, no inline and no export, on purpose: only their author reads them.
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
+from import_export import fields, resources
+from import_export.admin import ExportMixin
+
+from accompagnement.models import Session
+from cadres.models import Structure
+from cadres.perimeter import (
+    PerimeterAdminMixin,
+    filter_for_user,
+    is_national_admin,
+    perimeter_paths,
+)
+
+from . import services
+from .admin_forms import MentoratAdminForm, SwapForm
+from .models import Campagne, Domaine, Mentor, Mentorat, Mentore, Rencontre
+
+HELD = Q(rencontres__statut=Session.Statut.REALISEE)
+SILENCE_WEEKS = services.SILENCE.days // 7
+
+
+def _date(value):
+    return value.strftime("%d/%m/%Y") if value else "—"
+
+
+# --- Referential ---------------------------------------------------------------------
+
+
+@admin.register(Domaine)
+class DomaineAdmin(admin.ModelAdmin):
+    """A national referential: administrators edit it, délégués read it."""
+
+    list_display = ["libelle", "code"]
+    search_fields = ["libelle", "code"]
+    prepopulated_fields = {"code": ["libelle"]}
+
+    def has_add_permission(self, request):
+        return is_national_admin(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return is_national_admin(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_national_admin(request.user) and super().has_delete_permission(request, obj)
+
+
+# --- Mentor pool -----------------------------------------------------------------------
+
+
+class MentorResource(resources.ModelResource):
+    civilite = fields.Field(attribute="get_civilite_display", column_name="civilité")
+    structure = fields.Field(attribute="structure__nom", column_name="structure")
+    domaines = fields.Field(column_name="domaines d'expertise")
+    charge = fields.Field(attribute="charge", column_name="mentorés en cours")
+
+    class Meta:
+        model = Mentor
+        fields = [
+            "id",
+            "civilite",
+            "nom",
+            "prenom",
+            "email",
+            "fonction",
+            "structure",
+            "ville",
+            "annees_experience",
+            "domaines",
+            "capacite",
+            "charge",
+            "disponible_du",
+            "disponible_au",
+            "actif",
+        ]
+        export_order = fields
+
+    def dehydrate_domaines(self, mentor):
+        return ", ".join(d.libelle for d in mentor.domaines.all())
+
+
+@admin.register(Mentor)
+class MentorAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
+    """Mentors of the délégué's perimeter, plus those attached to no structure (retired,
+    outside the State), who form a pool shared by every délégué."""
+
+    resource_classes = [MentorResource]
+    list_display = [
+        "nom_complet",
+        "structure",
+        "ville",
+        "domaines_list",
+        "charge_col",
+        "disponibilite",
+        "actif",
+    ]
+    list_filter = ["actif", "domaines"]
+    search_fields = ["nom", "prenom", "email", "ville", "fonction", "structure__sigle"]
+    autocomplete_fields = ["cadre", "structure", "user"]
+    filter_horizontal = ["domaines"]
+    list_per_page = 50
+    show_full_result_count = False
+    fieldsets = [
+        ("Identité", {"fields": ["civilite", "nom", "prenom", "email", "fonction"]}),
+        ("Rattachement", {"fields": ["structure", "ville", "cadre", "user"]}),
+        ("Profil", {"fields": ["annees_experience", "domaines", "langues", "presentation"]}),
+        ("Disponibilité", {"fields": ["capacite", ("disponible_du", "disponible_au"), "actif"]}),
+    ]
+
+    def get_queryset(self, request):
+        # Not the mixin's filter, which would hide the shared pool. ``order_by``: an
+        # annotated (GROUP BY) queryset loses Meta.ordering, which pagination needs.
+        return (
+            super(PerimeterAdminMixin, self)
+            .get_queryset(request)
+            .visible_to(request.user)
+            .with_load()
+            .select_related("structure")
+            .prefetch_related("domaines")
+            .order_by("nom", "prenom", "pk")
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # Délégués do not browse user accounts: linking one is for administrators.
+        return [] if is_national_admin(request.user) else ["user"]
+
+    def get_search_results(self, request, queryset, search_term):
+        queryset, distinct = super().get_search_results(request, queryset, search_term)
+        # The "Changer de mentor" picker of a campaign offers active mentors only.
+        if request.GET.get("model_name") == "proposition":
+            queryset = queryset.filter(actif=True)
+        return queryset, distinct
+
+    @admin.display(description="nom", ordering="nom")
+    def nom_complet(self, obj):
+        return f"{obj.get_civilite_display()} {obj.prenom} {obj.nom.upper()}"
+
+    @admin.display(description="domaines d'expertise")
+    def domaines_list(self, obj):
+        return ", ".join(d.libelle for d in obj.domaines.all()) or "—"
+
+    @admin.display(description="charge / capacité", ordering="charge")
+    def charge_col(self, obj):
+        text = f"{obj.charge} / {obj.capacite}"
+        if obj.charge >= obj.capacite:
+            return format_html("<strong>{} (complet)</strong>", text)
+        return text
+
+    @admin.display(description="disponibilité", ordering="disponible_du")
+    def disponibilite(self, obj):
+        if obj.disponible_du and obj.disponible_au:
+            return f"du {_date(obj.disponible_du)} au {_date(obj.disponible_au)}"
+        if obj.disponible_du:
+            return f"à partir du {_date(obj.disponible_du)}"
+        if obj.disponible_au:
+            return f"jusqu'au {_date(obj.disponible_au)}"
+        return "sans limite"
+
+
+# --- Waiting list ----------------------------------------------------------------------
+
+MENTOR_PICKERS = ("mentors_souhaites", "mentors_exclus")
+
+
+class MentoreResource(resources.ModelResource):
+    cadre = fields.Field(attribute="cadre", column_name="cadre")
+    email = fields.Field(attribute="cadre__email", column_name="courriel")
+    structure = fields.Field(attribute="cadre__structure__nom", column_name="structure")
+    contexte = fields.Field(attribute="get_contexte_display", column_name="contexte")
+    besoins = fields.Field(column_name="besoins")
+    statut = fields.Field(attribute="get_statut_display", column_name="statut")
+
+    class Meta:
+        model = Mentore
+        fields = [
+            "id",
+            "cadre",
+            "email",
+            "structure",
+            "contexte",
+            "besoins",
+            "statut",
+            "en_attente_depuis",
+            "motif_attente",
+        ]
+        export_order = fields
+
+    def dehydrate_besoins(self, mentore):
+        return ", ".join(d.libelle for d in mentore.besoins.all())
+
+
+@admin.register(Mentore)
+class MentoreAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
+    perimeter_field = "cadre__structure"
+    resource_classes = [MentoreResource]
+    list_display = [
+        "cadre",
+        "structure",
+        "contexte",
+        "besoins_list",
+        "statut",
+        "attente",
+        "motif_attente",
+    ]
+    list_filter = ["statut", "contexte"]
+    search_fields = ["cadre__nom", "cadre__prenom", "cadre__email"]
+    autocomplete_fields = ["cadre"]
+    filter_horizontal = ["besoins", *MENTOR_PICKERS]
+    list_per_page = 50
+    show_full_result_count = False
+    fieldsets = [
+        (
+            "Mentoré",
+            {
+                "fields": [
+                    "cadre",
+                    "demande",
+                    "contexte",
+                    "objectifs",
+                    "annees_experience",
+                    ("ville", "mode_souhaite"),
+                ]
+            },
+        ),
+        ("Besoins et souhaits", {"fields": ["besoins", *MENTOR_PICKERS]}),
+        ("Liste d'attente", {"fields": ["statut", "attente", "motif_attente", "cree_le"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("cadre__structure")
+            .prefetch_related("besoins")
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        # The status and the reason follow the campaigns and the answers (services).
+        fields = ["demande", "statut", "attente", "motif_attente", "cree_le"]
+        if obj is not None:
+            fields.append("cadre")
+        return fields
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in MENTOR_PICKERS:
+            kwargs["queryset"] = Mentor.objects.visible_to(request.user)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def save_related(self, request, form, formsets, change):
+        # Wishes and exclusions naming a mentor this user cannot see (another
+        # ministry's) are not offered by the pickers: saving must not drop them.
+        hidden = {}
+        if change:
+            visible = Mentor.objects.visible_to(request.user).values("pk")
+            for name in MENTOR_PICKERS:
+                hidden[name] = list(getattr(form.instance, name).exclude(pk__in=visible))
+        super().save_related(request, form, formsets, change)
+        for name, mentors in hidden.items():
+            getattr(form.instance, name).add(*mentors)
+
+    @admin.display(description="structure", ordering="cadre__structure__nom")
+    def structure(self, obj):
+        return obj.cadre.structure
+
+    @admin.display(description="besoins")
+    def besoins_list(self, obj):
+        return ", ".join(d.libelle for d in obj.besoins.all()) or "—"
+
+    @admin.display(description="en attente depuis", ordering="en_attente_depuis")
+    def attente(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        since = timezone.localtime(obj.en_attente_depuis)
+        if obj.statut != Mentore.Statut.EN_ATTENTE:
+            return f"{since:%d/%m/%Y}"
+        days = (timezone.localdate() - since.date()).days
+        return f"{since:%d/%m/%Y} ({days} jour{'s' if days > 1 else ''})"
+
+
+# --- Campaigns -------------------------------------------------------------------------
+
+
+def campagnes_visible_to(queryset, user):
+    """Campaigns all of whose structures lie inside the user's perimeter."""
+    if perimeter_paths(user) is None:
+        return queryset
+    links = Campagne.structures.through.objects.filter(campagne=OuterRef("pk"))
+    inside = filter_for_user(Structure.objects.all(), user, "")
+    return queryset.filter(Exists(links)).exclude(Exists(links.exclude(structure__in=inside)))
+
+
+@admin.register(Campagne)
+class CampagneAdmin(PerimeterAdminMixin, admin.ModelAdmin):
+    """The add form creates a campaign; its change page is the review page, whose
+    actions (compute, remove, swap, confirm) post to the URLs of ``get_urls``."""
+
+    list_display = [
+        "nom",
+        "statut",
+        "perimetre",
+        "date_debut",
+        "nb_propositions",
+        "creee_par",
+        "creee_le",
+    ]
+    list_filter = ["statut"]
+    search_fields = ["nom"]
+    fields = ["nom", "structures", "date_debut", "duree_mois"]
+    autocomplete_fields = ["structures"]
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        # Not the mixin's filter (one structure inside would do): all must be inside.
+        queryset = super(PerimeterAdminMixin, self).get_queryset(request)
+        return (
+            campagnes_visible_to(queryset, request.user)
+            .select_related("creee_par", "confirmee_par")
+            .prefetch_related("structures")
+            .annotate(nb=Count("propositions"))
+        )
+
+    @admin.display(description="périmètre")
+    def perimetre(self, obj):
+        return ", ".join(s.sigle or s.nom for s in obj.structures.all())
+
+    @admin.display(description="propositions", ordering="nb")
+    def nb_propositions(self, obj):
+        return obj.nb
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.creee_par = request.user
+        super().save_model(request, obj, form, change)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if IS_POPUP_VAR in request.POST or "_addanother" in request.POST:
+            return super().response_add(request, obj, post_url_continue)
+        messages.success(
+            request,
+            f"La campagne « {obj} » est créée : calculez ses propositions, relisez-les, "
+            "puis confirmez pour les envoyer.",
+        )
+        return redirect("admin:mentorat_campagne_change", obj.pk)
+
+    # --- Review page -----------------------------------------------------------------
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        campagne = self.get_object(request, unquote(object_id))  # 404 outside
+        if not self.has_view_or_change_permission(request, campagne):
+            raise PermissionDenied
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        confirmed = campagne.statut == Campagne.Statut.CONFIRMEE
+        editable = not confirmed and self.has_change_permission(request, campagne)
+        propositions = list(
+            campagne.propositions.select_related(
+                "mentore__cadre__structure", "mentor__structure", "modifiee_par"
+            )
+        )
+        swap = SwapForm(user=request.user)
+        rows = [
+            {
+                "proposition": p,
+                "swap": SwapForm(user=request.user, auto_id=f"id_%s_{p.pk}") if editable else None,
+            }
+            for p in propositions
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Campagne d'appariement : {campagne}",
+            "campagne": campagne,
+            "confirmed": confirmed,
+            "editable": editable,
+            "rows": [] if confirmed else rows,
+            "total": sum(p.score for p in propositions),
+            "non_apparies": list(campagne.non_apparies.select_related("mentore__cadre__structure")),
+            "relations": (
+                list(campagne.mentorats.select_related("mentor", "mentore").order_by("pk"))
+                if confirmed
+                else []
+            ),
+            "media": self.media + swap.media,
+        }
+        return TemplateResponse(request, "admin/mentorat/campagne/review.html", context)
+
+    def get_urls(self):
+        def view(method):
+            return self.admin_site.admin_view(require_POST(method))
+
+        return [
+            path(
+                "<int:pk>/calculer/",
+                view(self.compute_view),
+                name="mentorat_campagne_compute",
+            ),
+            path(
+                "<int:pk>/confirmer/",
+                view(self.confirm_view),
+                name="mentorat_campagne_confirm",
+            ),
+            path(
+                "<int:pk>/propositions/<int:proposition_pk>/retirer/",
+                view(self.remove_view),
+                name="mentorat_campagne_remove",
+            ),
+            path(
+                "<int:pk>/propositions/<int:proposition_pk>/changer/",
+                view(self.swap_view),
+                name="mentorat_campagne_swap",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _campagne(self, request, pk):
+        campagne = self.get_object(request, str(pk))  # 404 outside the perimeter
+        if not self.has_change_permission(request, campagne):
+            raise PermissionDenied
+        return campagne
+
+    def _done(self, request, campagne, error=None, success="", log=""):
+        if error is not None:
+            for message in error.messages:
+                messages.error(request, message)
+        else:
+            messages.success(request, success)
+            self.log_change(request, campagne, log or success)
+        return redirect("admin:mentorat_campagne_change", campagne.pk)
+
+    def compute_view(self, request, pk):
+        campagne = self._campagne(request, pk)
+        try:
+            result = services.compute(campagne, by=request.user)
+        except ValidationError as error:
+            return self._done(request, campagne, error)
+        return self._done(
+            request,
+            campagne,
+            success=f"Propositions calculées : {len(result.proposals)} binôme(s) proposé(s), "
+            f"{len(result.unmatched)} mentoré(s) sans mentor. Relisez-les : rien n'est "
+            "envoyé avant la confirmation.",
+            log="Propositions calculées.",
+        )
+
+    def remove_view(self, request, pk, proposition_pk):
+        campagne = self._campagne(request, pk)
+        proposition = get_object_or_404(
+            campagne.propositions.select_related("mentor", "mentore__cadre"), pk=proposition_pk
+        )
+        try:
+            services.remove_proposal(proposition, by=request.user)
+        except ValidationError as error:
+            return self._done(request, campagne, error)
+        return self._done(
+            request,
+            campagne,
+            success=f"Proposition retirée : {proposition.mentore} reste en liste d'attente.",
+        )
+
+    def swap_view(self, request, pk, proposition_pk):
+        campagne = self._campagne(request, pk)
+        proposition = get_object_or_404(
+            campagne.propositions.select_related("mentore__cadre"), pk=proposition_pk
+        )
+        form = SwapForm(request.POST, user=request.user)
+        if not form.is_valid():
+            return self._done(request, campagne, ValidationError(form.errors["mentor"]))
+        try:
+            proposition = services.swap_proposal(
+                proposition, form.cleaned_data["mentor"], by=request.user
+            )
+        except ValidationError as error:
+            return self._done(request, campagne, error)
+        return self._done(
+            request,
+            campagne,
+            success=f"{proposition.mentor} est désormais proposé(e) à {proposition.mentore} "
+            f"(score {proposition.score}).",
+        )
+
+    def confirm_view(self, request, pk):
+        campagne = self._campagne(request, pk)
+        try:
+            campagne = services.confirm(campagne, by=request.user)
+        except ValidationError as error:
+            return self._done(request, campagne, error)
+        count = campagne.mentorats.count()
+        return self._done(
+            request,
+            campagne,
+            success=f"Campagne confirmée : {count} proposition(s) envoyée(s) aux mentors et "
+            "aux mentorés.",
+        )
+
+
+# --- Relations -------------------------------------------------------------------------
+
+
+class SilenceFilter(admin.SimpleListFilter):
+    title = f"rencontres depuis {SILENCE_WEEKS} semaines"
+    parameter_name = "silence"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("oui", f"Sans rencontre depuis {SILENCE_WEEKS} semaines"),
+            ("non", "Avec une rencontre récente"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "oui":
+            return queryset.filter(silencieux=True)
+        if self.value() == "non":
+            return queryset.filter(silencieux=False)
+        return queryset
+
+
+class MentoratResource(resources.ModelResource):
+    """The relations as exported: who, when, how many meetings; never their content."""
+
+    mentore = fields.Field(attribute="mentore", column_name="mentoré")
+    email = fields.Field(attribute="mentore__email", column_name="courriel du mentoré")
+    structure = fields.Field(attribute="mentore__structure__nom", column_name="structure")
+    mentor = fields.Field(attribute="mentor", column_name="mentor")
+    contexte = fields.Field(attribute="get_contexte_display", column_name="contexte")
+    statut = fields.Field(attribute="get_statut_display", column_name="statut")
+    tenues = fields.Field(attribute="tenues", column_name="rencontres tenues")
+    derniere_rencontre = fields.Field(
+        attribute="derniere_rencontre", column_name="dernière rencontre"
+    )
+    silencieux = fields.Field(
+        attribute="silencieux", column_name=f"sans rencontre depuis {SILENCE_WEEKS} semaines"
+    )
+
+    class Meta:
+        model = Mentorat
+        fields = [
+            "id",
+            "mentore",
+            "email",
+            "structure",
+            "mentor",
+            "contexte",
+            "statut",
+            "date_debut",
+            "date_fin_prevue",
+            "date_fin",
+            "tenues",
+            "derniere_rencontre",
+            "silencieux",
+        ]
+        export_order = fields
+
+
+class RencontreInline(admin.TabularInline):
+    """Dates and attendance only: what is said in a meeting is not HR's business."""
+
+    model = Rencontre
+    fields = readonly_fields = ["debut", "duree", "mode", "statut"]
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "rencontres (dates et présence)"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Mentorat)
+class MentoratAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
+    """Relations are born from a confirmed campaign (no add form here); the délégué
+    follows them and starts, ends or interrupts them through the services."""
+
+    perimeter_field = "mentore__structure"
+    form = MentoratAdminForm
+    resource_classes = [MentoratResource]
+    view_on_site = False  # the portal page belongs to the mentor and the mentee
+    inlines = [RencontreInline]
+    list_display = [
+        "mentore",
+        "mentor",
+        "statut",
+        "date_debut",
+        "date_fin_prevue",
+        "date_fin",
+        "tenues_col",
+        "derniere_col",
+        "silencieux_col",
+    ]
+    list_filter = ["statut", SilenceFilter, "contexte"]
+    search_fields = [
+        "mentore__nom",
+        "mentore__prenom",
+        "mentore__email",
+        "mentor__nom",
+        "mentor__prenom",
+    ]
+    ordering = ["-cree_le"]
+    list_per_page = 50
+    show_full_result_count = False
+    fieldsets = [
+        (
+            "Binôme",
+            {"fields": ["mentore", "mentor", "campagne", "contexte", "objectifs", "criteres_col"]},
+        ),
+        ("Charte", {"fields": ["charte_mentor_le", "charte_mentore_le"]}),
+        (
+            "Déroulement",
+            {
+                "fields": [
+                    ("date_debut", "date_fin_prevue", "date_fin"),
+                    "statut",
+                    "motif_fin",
+                    "decline_par",
+                    "cree_le",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = [
+        "mentore",
+        "mentor",
+        "campagne",
+        "criteres_col",
+        "charte_mentor_le",
+        "charte_mentore_le",
+        "date_fin",
+        "decline_par",
+        "cree_le",
+    ]
+
+    def get_queryset(self, request):
+        silent = services.silent_relations().filter(pk=OuterRef("pk"))
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("mentore__structure", "mentor", "campagne")
+            .annotate(
+                tenues=Count("rencontres", filter=HELD),
+                derniere_rencontre=Max("rencontres__debut", filter=HELD),
+                silencieux=Exists(silent),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="rencontres tenues", ordering="tenues")
+    def tenues_col(self, obj):
+        return obj.tenues
+
+    @admin.display(description="dernière rencontre", ordering="derniere_rencontre")
+    def derniere_col(self, obj):
+        if not obj.derniere_rencontre:
+            return "—"
+        return _date(timezone.localtime(obj.derniere_rencontre))
+
+    @admin.display(
+        description=f"sans rencontre depuis {SILENCE_WEEKS} semaines",
+        boolean=True,
+        ordering="silencieux",
+    )
+    def silencieux_col(self, obj):
+        return obj.silencieux
+
+    @admin.display(description="critères d'appariement")
+    def criteres_col(self, obj):
+        if not obj.criteres:
+            return "—"
+        items = format_html_join(
+            "",
+            "<li>{} : {} pt(s){}</li>",
+            (
+                (c["libelle"], c["points"], f" ({c['detail']})" if c.get("detail") else "")
+                for c in obj.criteres
+            ),
+        )
+        return format_html("<p>Score {}</p><ul>{}</ul>", obj.score, items)
+
+    def save_model(self, request, obj, form, change):
+        """The edited fields are saved as they are; the status goes through
+        ``services.change_status`` (checked by the form, applied here)."""
+        statut = obj.statut
+        stored_statut, stored_motif = Mentorat.objects.values_list("statut", "motif_fin").get(
+            pk=obj.pk
+        )
+        if statut == stored_statut:
+            obj.save()
+            return
+        obj.statut, obj.motif_fin = stored_statut, stored_motif
+        try:
+            with transaction.atomic():  # a savepoint: on refusal, nothing is kept
+                obj.save()
+                services.change_status(
+                    obj, statut, by=request.user, motif=form.cleaned_data.get("motif_fin") or ""
+                )
+        except ValidationError as error:
+            # The relation moved meanwhile (the other side answered, say).
+            messages.error(request, " ".join(error.messages))
+        else:
+            if statut == Mentorat.Statut.TERMINE:
+                messages.info(
+                    request, "Mentorat terminé : l'évaluation de fin de parcours est demandée."
+                )
+            elif statut == Mentorat.Statut.INTERROMPU:
+                messages.info(
+                    request, "Mentorat interrompu : les rencontres planifiées sont annulées."
+                )
+        obj.refresh_from_db()
