@@ -35,6 +35,8 @@ class Scheme:
     session_models: tuple = field(default_factory=tuple)
     # random.Random -> None: adds the scheme's demo data (``manage.py seed_demo``).
     seed_demo: Callable | None = None
+    # dashboard.Scope -> list[dashboard.Section]: the scheme's figures for a délégué.
+    dashboard: Callable | None = None
 
 
 _schemes: dict[str, Scheme] = {}

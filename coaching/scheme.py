@@ -6,7 +6,7 @@ from django.urls import reverse
 from accompagnement.models import Dispositif
 from accompagnement.registry import Card, Scheme
 
-from . import demo, services
+from . import demo, figures, services
 from .models import Coaching, SeanceCoaching
 
 
@@ -74,4 +74,5 @@ SCHEME = Scheme(
     actions_for=actions_for,
     session_models=(SeanceCoaching,),
     seed_demo=demo.seed,
+    dashboard=figures.sections,
 )

@@ -7,7 +7,7 @@ from django.utils import timezone
 from accompagnement.models import Dispositif
 from accompagnement.registry import Card, Scheme
 
-from . import demo
+from . import demo, figures
 from .models import Groupe, Seance
 
 
@@ -76,4 +76,5 @@ SCHEME = Scheme(
     actions_for=actions_for,
     session_models=(Seance,),
     seed_demo=demo.seed,
+    dashboard=figures.sections,
 )

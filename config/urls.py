@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accompagnement.admin_dashboard import dashboard_view
 from accompagnement.views import calendar_feed
 from immersion.urls import public_urlpatterns
 
@@ -37,6 +38,11 @@ pages = (
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
+    path(
+        "admin/tableau-de-bord/",
+        admin.site.admin_view(dashboard_view),
+        name="admin_dashboard",
+    ),
     path("admin/", admin.site.urls),
     path("compte/", include("allauth.urls")),
     path("", include("cadres.urls")),

@@ -5,7 +5,7 @@ from django.urls import reverse
 from accompagnement.models import Dispositif
 from accompagnement.registry import Card, Scheme
 
-from . import demo
+from . import demo, figures
 from .models import Immersion, Signature
 
 
@@ -52,4 +52,5 @@ SCHEME = Scheme(
     programmes_for=programmes_for,
     actions_for=actions_for,
     seed_demo=demo.seed,
+    dashboard=figures.sections,
 )

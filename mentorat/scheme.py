@@ -6,7 +6,7 @@ from django.urls import reverse
 from accompagnement.models import Dispositif, Session
 from accompagnement.registry import Card, Scheme
 
-from . import demo, services
+from . import demo, figures, services
 from .models import Mentorat, Rencontre
 
 
@@ -77,4 +77,5 @@ SCHEME = Scheme(
     actions_for=actions_for,
     session_models=(Rencontre,),
     seed_demo=demo.seed,
+    dashboard=figures.sections,
 )

@@ -9,8 +9,10 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accompagnement import registry
+from accompagnement.models import Demande, Dispositif
 from cadres.models import Cadre, Role, Structure, User, Vivier
 from cadres.services import grant_role
 
@@ -146,7 +148,38 @@ class Command(BaseCommand):
             for scheme in registry.all_schemes():
                 if scheme.seed_demo:
                     scheme.seed_demo(rng)
+            self._requests(rng, cadres)
         self._print(accounts)
+
+    def _requests(self, rng, cadres):
+        """A year of requests, decided or not, for the dashboard (no programme behind the
+        accepted ones: the schemes' own demo data shows programmes)."""
+        if Demande.objects.exists():
+            return
+        now = timezone.now()
+        contextes = [Demande.Contexte.PRISE_DE_POSTE, Demande.Contexte.TRANSFORMATION]
+        for i in range(60):
+            recue_le = now - timedelta(days=rng.randint(3, 330), hours=rng.randint(0, 8))
+            statut = rng.choice(
+                [*[Demande.Statut.ACCEPTEE] * 3, Demande.Statut.REFUSEE, Demande.Statut.REPORTEE]
+                + [Demande.Statut.SOUMISE, Demande.Statut.EN_INSTRUCTION]
+            )
+            decided = statut in Demande.DECISIONS
+            decidee_le = recue_le + timedelta(days=rng.randint(4, 45)) if decided else None
+            if decidee_le and decidee_le > now:
+                decidee_le = now
+            Demande.objects.create(
+                cadre=cadres[(i * 7) % len(cadres)],
+                dispositif=rng.choice(Dispositif.values),
+                contexte=rng.choice(contextes),
+                motivation="Demande de démonstration.",
+                statut=statut,
+                recue_le=recue_le,
+                decidee_le=decidee_le,
+                motif_decision=""
+                if statut == Demande.Statut.ACCEPTEE or not decided
+                else "Budget 2026 épuisé.",
+            )
 
     def _structures(self):
         ministries = []
