@@ -7,6 +7,15 @@ class AccountAdapter(DefaultAccountAdapter):
         # Accounts are opened by an administrator's invitation, never by self sign-up.
         return False
 
+    def get_login_redirect_url(self, request):
+        # Délégués and administrators land on their dashboard; everyone else on the
+        # portal. An explicit ?next= still wins (allauth reads it before asking here).
+        from django.urls import reverse
+
+        if request.user.is_staff:
+            return reverse("admin_dashboard")
+        return super().get_login_redirect_url(request)
+
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     def is_open_for_signup(self, request, sociallogin):

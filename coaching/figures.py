@@ -32,9 +32,10 @@ def sections(scope):
     )
     # Coaches working in the perimeter: their whole load against their capacity (a
     # coach's load elsewhere takes their places too).
+    # (A subquery, not a join: filtering on the join would narrow the annotated load to
+    # the perimeter's coachings.)
     coaches = list(
-        Coach.objects.filter(actif=True, coachings__in=coachings)
-        .distinct()
+        Coach.objects.filter(actif=True, pk__in=coachings.values("coach"))
         .with_load()
         .order_by("-charge", "nom")[:MAX_COACHES]
     )

@@ -2,6 +2,7 @@
 attendance only, never what is said in a group."""
 
 from django.db.models import Count, Q
+from django.utils import timezone
 
 from accompagnement.dashboard import Chart, Section
 from accompagnement.models import Session
@@ -29,13 +30,14 @@ def sections(scope):
         if presences["attendus"]
         else None
     )
-    today = scope.end
+    # Like every situation "today" on the page, independent of the chosen period.
+    today = timezone.localdate()
     return [
         Section(
             "Codéveloppement",
             figures=[
                 (
-                    "Groupes en cours",
+                    "Groupes en cours aujourd'hui",
                     groupes.filter(date_debut__lte=today, date_fin__gte=today).count(),
                 ),
                 ("Séances tenues sur la période", held.count()),

@@ -30,7 +30,7 @@ def admin_login(request, extra_context=None):
 
     target = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}):
-        target = reverse("admin:index")
+        target = reverse("admin_dashboard")
     if not request.user.is_authenticated:
         return redirect_to_login(target, reverse("account_login"))
     if admin.site.has_permission(request):

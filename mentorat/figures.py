@@ -1,9 +1,10 @@
 """Mentoring's dashboard sections (registered in its Scheme)."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 
 from accompagnement.dashboard import Chart, Section
 from accompagnement.models import Session
+from cadres.models import Structure
 from cadres.perimeter import perimeter_paths
 
 from .models import Campagne, Mentorat, Mentore, Rencontre
@@ -12,17 +13,17 @@ MAX_CAMPAIGNS = 10
 
 
 def _campaigns(scope):
-    """Campaigns confirmed in the period whose perimeter lies inside the user's."""
+    """Campaigns confirmed in the period all of whose structures lie inside the user's
+    perimeter (as in the admin): a campaign that also covers another ministry would
+    show that ministry's results."""
     campaigns = Campagne.objects.filter(
         statut=Campagne.Statut.CONFIRMEE, **_period("confirmee_le", scope)
     )
-    paths = perimeter_paths(scope.user)
-    if paths is None:
+    if perimeter_paths(scope.user) is None:
         return campaigns
-    outside = Q()
-    for path in paths:
-        outside &= ~Q(structures__chemin__startswith=path)
-    return campaigns.exclude(pk__in=Campagne.objects.filter(outside).values("pk"))
+    links = Campagne.structures.through.objects.filter(campagne=OuterRef("pk"))
+    inside = scope.filter(Structure.objects.all(), "")
+    return campaigns.filter(Exists(links)).exclude(Exists(links.exclude(structure__in=inside)))
 
 
 def _period(field, scope):
@@ -51,9 +52,17 @@ def sections(scope):
     campaigns = list(
         _campaigns(scope)
         .annotate(
+            # Accepted, whatever came next: only an accepted relation can be over or
+            # interrupted (Mentorat.TRANSITIONS).
             acceptes=Count(
                 "mentorats",
-                filter=Q(mentorats__statut__in=[*Mentorat.LIVE_STATUSES, Mentorat.Statut.TERMINE]),
+                filter=Q(
+                    mentorats__statut__in=[
+                        *Mentorat.LIVE_STATUSES,
+                        Mentorat.Statut.TERMINE,
+                        Mentorat.Statut.INTERROMPU,
+                    ]
+                ),
                 distinct=True,
             ),
             declines=Count(

@@ -203,6 +203,8 @@ def test_staff_with_totp_signs_in_with_the_code(client):
 
     response = client.post(MFA_AUTHENTICATE, {"code": good})
     assert response.status_code == 302
+    # A délégué lands on their dashboard.
+    assert response["Location"] == reverse("admin_dashboard")
     assert str(logged_in_user_id(client)) == str(user.pk)
     response = client.get("/admin/")
     assert response.status_code == 200
