@@ -88,6 +88,14 @@ class Structure(models.Model):
 
     nom = models.CharField("nom", max_length=255)
     sigle = models.CharField("sigle", max_length=50, blank=True)
+    code = models.CharField(
+        "code RH",
+        max_length=50,
+        blank=True,
+        default="",
+        help_text="Identifiant de la structure dans le système d'information RH, utilisé "
+        "pour les imports.",
+    )
     type = models.CharField("type", max_length=30, choices=Type.choices)
     parent = models.ForeignKey(
         "self",
@@ -107,6 +115,14 @@ class Structure(models.Model):
         verbose_name = "structure"
         verbose_name_plural = "structures"
         ordering = ["chemin"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"],
+                condition=~Q(code=""),
+                name="structure_code_unique",
+                violation_error_message="Une structure avec ce code RH existe déjà.",
+            ),
+        ]
         indexes = [
             models.Index(
                 fields=["chemin"], name="structure_chemin_like", opclasses=["varchar_pattern_ops"]
@@ -336,3 +352,72 @@ class Invitation(models.Model):
 
     def __str__(self):
         return f"Invitation de {self.user.email}"
+
+
+class ImportJobQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """A job is seen by its author and by national administrators."""
+        from .perimeter import is_national_admin
+
+        return self if is_national_admin(user) else self.filter(cree_par=user)
+
+
+class ImportJob(models.Model):
+    """An import of cadres or structures from a file exported by an HR information
+    system. The file itself is stored in the row, so that any worker can read it and
+    nothing is lost if one dies; the rules live in ``cadres.importing``."""
+
+    class Nature(models.TextChoices):
+        CADRES = "cadres", "Cadres"
+        STRUCTURES = "structures", "Structures"
+
+    class Statut(models.TextChoices):
+        EN_ATTENTE = "en_attente", "En attente d'analyse"
+        ANALYSE = "analyse", "Analyse en cours"
+        A_CONFIRMER = "a_confirmer", "À confirmer"
+        A_LANCER = "a_lancer", "Import demandé"
+        IMPORT = "import", "Import en cours"
+        TERMINE = "termine", "Terminé"
+        ECHEC = "echec", "Échec"
+
+    RUNNING = {Statut.EN_ATTENTE, Statut.ANALYSE, Statut.A_LANCER, Statut.IMPORT}
+
+    nature = models.CharField("type de fichier", max_length=12, choices=Nature.choices)
+    nom_fichier = models.CharField("fichier", max_length=255)
+    contenu = models.BinaryField("contenu du fichier")
+    cree_par = models.ForeignKey(
+        User, verbose_name="déposé par", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cree_le = models.DateTimeField("déposé le", default=timezone.now)
+    statut = models.CharField(
+        "statut", max_length=12, choices=Statut.choices, default=Statut.EN_ATTENTE, db_index=True
+    )
+    # Last sign of life (status change or progress): the sweep restarts silent jobs.
+    maj_le = models.DateTimeField("mis à jour le", default=timezone.now)
+    nb_lignes = models.PositiveIntegerField("lignes du fichier", default=0)
+    nb_traitees = models.PositiveIntegerField("lignes traitées", default=0)
+    erreurs = models.JSONField("erreurs", default=list, blank=True)
+    apercu = models.JSONField("aperçu", default=dict, blank=True)
+    rapport = models.JSONField("rapport", default=dict, blank=True)
+    message = models.TextField("message", blank=True)
+    termine_le = models.DateTimeField("terminé le", null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "import de fichier"
+        verbose_name_plural = "imports de fichiers"
+        ordering = ["-cree_le"]
+
+    def __str__(self):
+        return f"Import de {self.get_nature_display().lower()} « {self.nom_fichier} »"
+
+    @property
+    def en_cours(self):
+        return self.statut in self.RUNNING
+
+    @property
+    def pourcentage(self):
+        if not self.nb_lignes:
+            return 0
+        return min(100, round(100 * self.nb_traitees / self.nb_lignes))

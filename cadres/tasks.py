@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from . import importing
 from .mail import build_mail
 from .models import Invitation
 from .tokens import invitation_token
@@ -53,3 +54,21 @@ def send_pending_invitations():
         "pk", flat=True
     )
     return sum(send_invitation(pk) for pk in list(ids[:500]))
+
+
+@shared_task
+def analyse_import(job_id):
+    """Dry run of an uploaded file: errors per row and what the import would do."""
+    return importing.analyse(job_id)
+
+
+@shared_task
+def run_import(job_id):
+    """Import the valid rows of a confirmed file. Idempotent and resumable."""
+    return importing.run(job_id)
+
+
+@shared_task
+def requeue_stalled_imports():
+    """Beat sweep: imports whose task was lost or whose worker died."""
+    return importing.requeue_stalled()

@@ -215,6 +215,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mentorat.tasks.remind_silent_relations",
         "schedule": 6 * 3600.0,
     },
+    "requeue-stalled-imports": {
+        "task": "cadres.tasks.requeue_stalled_imports",
+        "schedule": 60.0,
+    },
 }
 
 # Weights of the mentoring matching score (see mentorat/matching.py): points per
@@ -287,6 +291,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- Imports of cadres and structures (cadres/importing.py) ---------------------
+IMPORT_MAX_UPLOAD_SIZE = env.int("IMPORT_MAX_UPLOAD_SIZE", default=10 * 1024 * 1024)
 
 # --- Exports (django-import-export) ---------------------------------------------
 from import_export.formats import base_formats as _formats  # noqa: E402

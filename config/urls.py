@@ -43,6 +43,7 @@ urlpatterns = [
         admin.site.admin_view(dashboard_view),
         name="admin_dashboard",
     ),
+    path("admin/import/", include("cadres.admin_import")),
     path("admin/", admin.site.urls),
     path("compte/", include("allauth.urls")),
     path("", include("cadres.urls")),

@@ -19,6 +19,7 @@ def test_beat_schedule_lists_the_sweeps():
         "accompagnement.tasks.send_due_notifications",
         "immersion.tasks.prepare_pending_conventions",
         "mentorat.tasks.remind_silent_relations",
+        "cadres.tasks.requeue_stalled_imports",
     }
 
 
