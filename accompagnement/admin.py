@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import format_html
 
+from cadres.exports import StreamingExportMixin
 from cadres.models import Role
 from cadres.perimeter import PerimeterAdminMixin, filter_for_user, is_national_admin
 
@@ -67,7 +68,7 @@ class DemandeAdminForm(forms.ModelForm):
 
 
 @admin.register(Demande)
-class DemandeAdmin(PerimeterAdminMixin, admin.ModelAdmin):
+class DemandeAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     """The délégué's queue: filters by scheme, status and deadline; decisions go
     through the workflow service (allowed transitions, reason, programme creation)."""
 
@@ -90,6 +91,27 @@ class DemandeAdmin(PerimeterAdminMixin, admin.ModelAdmin):
     readonly_fields = ["echeance", "decidee_par", "decidee_le", "cree_par", "programme_link"]
     list_per_page = 50
     show_full_result_count = False
+    # The request as listed, with its decision; not the cadre's motivation letter.
+    export_select_related = ["cadre__structure", "decidee_par"]
+    export_fields = [
+        ("Identifiant", "pk"),
+        ("Cadre", "cadre"),
+        ("Courriel du cadre", "cadre__email"),
+        ("Structure", "cadre__structure__nom"),
+        ("Dispositif", "get_dispositif_display"),
+        ("Contexte", "get_contexte_display"),
+        ("Origine", "get_origine_display"),
+        ("Statut", "get_statut_display"),
+        ("Reçue le", "recue_le"),
+        ("Décision attendue avant le", "echeance"),
+        ("En retard", "is_overdue"),
+        ("Délégué en charge", "delegue"),
+        ("Début souhaité", "date_debut_souhaitee"),
+        ("Fin souhaitée", "date_fin_souhaitee"),
+        ("Décidée le", "decidee_le"),
+        ("Décidée par", "decidee_par"),
+        ("Motif de la décision", "motif_decision"),
+    ]
     fieldsets = [
         (
             "Demande",
@@ -188,7 +210,7 @@ class DemandeAdmin(PerimeterAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Evaluation)
-class EvaluationAdmin(PerimeterAdminMixin, admin.ModelAdmin):
+class EvaluationAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     """Délégués see who answered and the figures in aggregate; the answers of a
     coaching evaluation stay confidential to everyone."""
 
@@ -198,6 +220,19 @@ class EvaluationAdmin(PerimeterAdminMixin, admin.ModelAdmin):
     list_select_related = ["cadre", "participant"]
     search_fields = ["cadre__nom", "participant__email"]
     change_list_template = "admin/accompagnement/evaluation/change_list.html"
+    list_per_page = 100
+    show_full_result_count = False
+    # Who was asked and who answered, as the list shows: never an answer (the
+    # figures are published in aggregate only, above the list).
+    export_select_related = ["cadre__structure"]
+    export_fields = [
+        ("Dispositif", "get_dispositif_display"),
+        ("Cadre accompagné", "cadre"),
+        ("Structure", "cadre__structure__nom"),
+        ("Participant", "participant"),
+        ("Demandée le", "demandee_le"),
+        ("Remplie le", "remplie_le"),
+    ]
 
     def get_fields(self, request, obj=None):
         fields = ["dispositif", "cadre", "participant", "demandee_le", "remplie_le"]

@@ -144,7 +144,9 @@ class Demande(models.Model):
                 fields=["echeance"],
                 name="demande_open_echeance",
                 condition=Q(statut__in=["soumise", "en_instruction"]),
-            )
+            ),
+            # The admin list's order (and its date hierarchy): a page is read from it.
+            models.Index(fields=["-recue_le", "-id"], name="demande_recue_le"),
         ]
 
     def __str__(self):
@@ -368,6 +370,7 @@ class Evaluation(models.Model):
         verbose_name = "évaluation"
         verbose_name_plural = "évaluations"
         ordering = ["-demandee_le"]
+        indexes = [models.Index(fields=["-demandee_le", "-id"], name="evaluation_demandee_le")]
         constraints = [
             models.UniqueConstraint(
                 fields=["programme_type", "programme_id", "participant"],

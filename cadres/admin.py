@@ -1,25 +1,36 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db.models import Count
+from django.db.models import Count, Q, Value
 from django.utils.html import format_html
 from import_export import fields, resources
-from import_export.admin import ExportMixin
 
 from . import services
+from .exports import StreamingExportMixin
 from .forms import UserAddForm, UserChangeForm
 from .models import Cadre, Invitation, Role, Structure, User, Vivier
-from .perimeter import PerimeterAdminMixin
+from .perimeter import PerimeterAdminMixin, filter_for_user, perimeter_paths
 
 
 @admin.register(Structure)
-class StructureAdmin(PerimeterAdminMixin, admin.ModelAdmin):
+class StructureAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     perimeter_field = ""
-    list_display = ["indented_name", "sigle", "type", "parent", "nb_cadres"]
+    list_display = ["indented_name", "sigle", "code", "type", "parent", "nb_cadres"]
+    list_select_related = ["parent"]
     list_filter = ["type", "niveau"]
-    search_fields = ["nom", "sigle"]
+    search_fields = ["nom", "sigle", "code"]
     ordering = ["chemin"]
     autocomplete_fields = ["parent"]
     list_per_page = 100
+    show_full_result_count = False
+    export_fields = [
+        ("Structure", "nom"),
+        ("Sigle", "sigle"),
+        ("Code RH", "code"),
+        ("Type", "get_type_display"),
+        ("Structure de rattachement", "parent"),
+        ("Niveau", "niveau"),
+        ("Cadres", "_nb"),
+    ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("parent").annotate(_nb=Count("cadres"))
@@ -34,13 +45,22 @@ class StructureAdmin(PerimeterAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Vivier)
-class VivierAdmin(admin.ModelAdmin):
+class VivierAdmin(StreamingExportMixin, admin.ModelAdmin):
     list_display = ["nom", "actif", "nb_cadres"]
     list_filter = ["actif"]
     search_fields = ["nom"]
+    export_fields = [("Vivier", "nom"), ("Actif", "actif"), ("Cadres", "_nb")]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(_nb=Count("cadres"))
+        # The referential is shared; its counts are those of the user's perimeter.
+        queryset = super().get_queryset(request)
+        paths = perimeter_paths(request.user)
+        if paths is None:
+            return queryset.annotate(_nb=Count("cadres"))
+        if not paths:
+            return queryset.annotate(_nb=Value(0))
+        inside = filter_for_user(Cadre.objects.all(), request.user, "structure")
+        return queryset.annotate(_nb=Count("cadres", filter=Q(cadres__in=inside.values("pk"))))
 
     @admin.display(description="cadres", ordering="_nb")
     def nb_cadres(self, obj):
@@ -87,8 +107,9 @@ class HasAccountFilter(admin.SimpleListFilter):
 
 
 @admin.register(Cadre)
-class CadreAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
-    resource_classes = [CadreResource]
+class CadreAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
+    export_resource_class = CadreResource
+    export_select_related = ["structure"]
     list_display = [
         "nom_complet",
         "email",
@@ -99,7 +120,7 @@ class CadreAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
         "a_un_compte",
         "actif",
     ]
-    list_select_related = ["structure", "user"]
+    list_select_related = ["structure"]  # the account column reads user_id only
     list_filter = [
         "actif",
         "civilite",
@@ -211,12 +232,23 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(PerimeterAdminMixin, admin.ModelAdmin):
+class InvitationAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     perimeter_field = "user__cadre__structure"
     list_display = ["user", "invite_par", "cree_le", "envoyee_le", "acceptee_le"]
     list_select_related = ["user", "invite_par"]
     list_filter = ["envoyee_le", "acceptee_le"]
     search_fields = ["user__email"]
+    list_per_page = 100
+    show_full_result_count = False
+    export_fields = [
+        ("Adresse électronique", "user__email"),
+        ("Nom", "user__last_name"),
+        ("Prénom", "user__first_name"),
+        ("Invité par", "invite_par"),
+        ("Créée le", "cree_le"),
+        ("Envoyée le", "envoyee_le"),
+        ("Acceptée le", "acceptee_le"),
+    ]
     readonly_fields = ["user", "invite_par", "cree_le", "envoyee_le", "acceptee_le"]
 
     def has_add_permission(self, request):

@@ -270,7 +270,11 @@ class Cadre(models.Model):
                 violation_error_message="Un cadre avec cette adresse électronique existe déjà.",
             ),
         ]
-        indexes = [models.Index(fields=["nom", "prenom"])]
+        indexes = [
+            models.Index(fields=["nom", "prenom"]),
+            # The admin list's date filter (by year, by month).
+            models.Index(fields=["date_prise_poste"], name="cadre_date_prise_poste"),
+        ]
 
     def __str__(self):
         return f"{self.prenom} {self.nom.upper()}"
@@ -347,7 +351,9 @@ class Invitation(models.Model):
         indexes = [
             models.Index(
                 fields=["cree_le"], name="invitation_unsent", condition=Q(envoyee_le__isnull=True)
-            )
+            ),
+            # The admin list's order, once invitations reach tens of thousands.
+            models.Index(fields=["-cree_le", "-id"], name="invitation_cree_le"),
         ]
 
     def __str__(self):

@@ -11,7 +11,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -19,8 +20,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export import fields, resources
-from import_export.admin import ExportMixin
 
+from cadres.exports import StreamingExportMixin
 from cadres.perimeter import PerimeterAdminMixin, is_national_admin
 
 from . import budget, services
@@ -35,9 +36,10 @@ ASSIGNABLE = (Coaching.Statut.A_AFFECTER, Coaching.Statut.CONTRACTUALISE)
 
 
 @admin.register(Specialite)
-class SpecialiteAdmin(admin.ModelAdmin):
+class SpecialiteAdmin(StreamingExportMixin, admin.ModelAdmin):
     list_display = ["libelle", "code"]
     search_fields = ["libelle", "code"]
+    export_fields = [("Spécialité", "libelle"), ("Code", "code")]
 
 
 class CertificationInline(admin.TabularInline):
@@ -47,7 +49,7 @@ class CertificationInline(admin.TabularInline):
 
 
 @admin.register(Coach)
-class CoachAdmin(admin.ModelAdmin):
+class CoachAdmin(StreamingExportMixin, admin.ModelAdmin):
     """The coach pool is shared by every délégué: it is not limited to a perimeter."""
 
     list_display = ["nom_complet", "type", "organisme", "specialites_list", "charge", "actif"]
@@ -57,6 +59,25 @@ class CoachAdmin(admin.ModelAdmin):
     filter_horizontal = ["specialites"]
     inlines = [CertificationInline]
     list_per_page = 50
+    show_full_result_count = False
+    # The register as listed, with contacts and capacity; no account, no biography.
+    export_select_related = ["structure"]
+    export_fields = [
+        ("Civilité", "get_civilite_display"),
+        ("Nom", "nom"),
+        ("Prénom", "prenom"),
+        ("Adresse électronique", "email"),
+        ("Téléphone", "telephone"),
+        ("Type", "get_type_display"),
+        ("Organisme prestataire", "organisme"),
+        ("Structure d'affectation", "structure__nom"),
+        ("Spécialités", "specialites"),
+        ("Langues", "langues"),
+        ("Tarif par séance (€ TTC)", "tarif_seance"),
+        ("Capacité", "capacite"),
+        ("Coachings en cours", "charge"),
+        ("Actif", "actif"),
+    ]
     fieldsets = [
         ("Identité", {"fields": ["type", "civilite", "nom", "prenom", "email", "telephone"]}),
         (
@@ -255,13 +276,12 @@ class SeanceCoachingInline(admin.TabularInline):
 
 
 @admin.register(Coaching)
-class CoachingAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
+class CoachingAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     perimeter_field = "cadre__structure"
     view_on_site = False  # the portal page belongs to the cadre and the coach
-    resource_classes = [CoachingResource]
+    export_resource_class = CoachingResource
     form = CoachingAdminForm
-    change_list_template = "admin/coaching/coaching/change_list.html"
-    import_export_change_list_template = None  # ours adds the export and budget links
+    change_list_template = "admin/coaching/coaching/change_list.html"  # + the budget link
     list_display = [
         "cadre",
         "coach",
@@ -316,12 +336,21 @@ class CoachingAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
         return super().get_queryset(request)
 
     def get_queryset(self, request):
+        # A correlated count rather than JOIN + GROUP BY: the database reads the page's
+        # rows in the order of the index on ``cree_le`` and counts for those rows only.
+        held = (
+            SeanceCoaching.objects.filter(
+                coaching=OuterRef("pk"), statut=SeanceCoaching.Statut.REALISEE
+            )
+            .order_by()
+            .values("coaching")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
         return (
             self.perimeter_queryset(request)
             .select_related("cadre__structure", "coach")
-            .annotate(
-                realisees=Count("seances", filter=Q(seances__statut=SeanceCoaching.Statut.REALISEE))
-            )
+            .annotate(realisees=Coalesce(Subquery(held, output_field=IntegerField()), Value(0)))
         )
 
     def get_readonly_fields(self, request, obj=None):

@@ -235,6 +235,11 @@ class Coaching(models.Model):
         verbose_name = "coaching"
         verbose_name_plural = "coachings"
         ordering = ["-cree_le"]
+        indexes = [
+            # The admin list's order, and its date hierarchy.
+            models.Index(fields=["-cree_le", "-id"], name="coaching_cree_le"),
+            models.Index(fields=["date_debut"], name="coaching_date_debut"),
+        ]
 
     def __str__(self):
         return f"Coaching de {self.cadre}"

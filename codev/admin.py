@@ -31,9 +31,9 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.utils import timezone
 from import_export import fields, resources
-from import_export.admin import ExportMixin
 
 from accompagnement.services.sessions import sync_session_notifications
+from cadres.exports import StreamingExportMixin
 from cadres.models import Cadre, Role, User
 from cadres.perimeter import PerimeterAdminMixin, filter_for_user
 
@@ -280,9 +280,9 @@ class GroupeResource(resources.ModelResource):
 
 
 @admin.register(Groupe)
-class GroupeAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
+class GroupeAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     perimeter_field = "structure"
-    resource_classes = [GroupeResource]
+    export_resource_class = GroupeResource
     view_on_site = False  # the group's page belongs to its animateur and members
     inlines = [MembreInline, SeanceInline]
     list_display = [

@@ -19,8 +19,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from import_export import fields, resources
-from import_export.admin import ExportMixin
 
+from cadres.exports import StreamingExportMixin
 from cadres.perimeter import PerimeterAdminMixin
 
 from . import rules, services
@@ -268,10 +268,10 @@ class ConventionInline(admin.TabularInline):
 
 
 @admin.register(Immersion)
-class ImmersionAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
+class ImmersionAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     perimeter_field = "cadre__structure"
     form = ImmersionAdminForm
-    resource_classes = [ImmersionResource]
+    export_resource_class = ImmersionResource
     view_on_site = False  # the portal page belongs to the agent
     list_display = [
         "cadre",
@@ -283,7 +283,7 @@ class ImmersionAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
         "jours_3_ans_col",
         "echeance_col",
     ]
-    list_select_related = ["cadre"]
+    list_select_related = ["cadre__structure"]
     list_filter = ["statut", "accord_delai_court"]
     search_fields = [
         "cadre__nom",

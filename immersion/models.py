@@ -80,6 +80,7 @@ class Immersion(models.Model):
         verbose_name = "période d'immersion"
         verbose_name_plural = "périodes d'immersion"
         ordering = ["-recue_le", "-pk"]
+        indexes = [models.Index(fields=["-recue_le", "-id"], name="immersion_recue_le")]
 
     def __str__(self):
         return f"Immersion de {self.cadre} – {self.structure_accueil}"

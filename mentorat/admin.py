@@ -14,7 +14,8 @@ from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -23,9 +24,9 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 from import_export import fields, resources
-from import_export.admin import ExportMixin
 
 from accompagnement.models import Session
+from cadres.exports import StreamingExportMixin
 from cadres.models import Structure
 from cadres.perimeter import (
     PerimeterAdminMixin,
@@ -38,7 +39,6 @@ from . import services
 from .admin_forms import MentoratAdminForm, SwapForm
 from .models import Campagne, Domaine, Mentor, Mentorat, Mentore, Rencontre
 
-HELD = Q(rencontres__statut=Session.Statut.REALISEE)
 SILENCE_WEEKS = services.SILENCE.days // 7
 
 
@@ -50,11 +50,12 @@ def _date(value):
 
 
 @admin.register(Domaine)
-class DomaineAdmin(admin.ModelAdmin):
+class DomaineAdmin(StreamingExportMixin, admin.ModelAdmin):
     """A national referential: administrators edit it, délégués read it."""
 
     list_display = ["libelle", "code"]
     search_fields = ["libelle", "code"]
+    export_fields = [("Domaine d'expertise", "libelle"), ("Code", "code")]
     prepopulated_fields = {"code": ["libelle"]}
 
     def has_add_permission(self, request):
@@ -102,11 +103,11 @@ class MentorResource(resources.ModelResource):
 
 
 @admin.register(Mentor)
-class MentorAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
+class MentorAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     """Mentors of the délégué's perimeter, plus those attached to no structure (retired,
     outside the State), who form a pool shared by every délégué."""
 
-    resource_classes = [MentorResource]
+    export_resource_class = MentorResource
     list_display = [
         "nom_complet",
         "structure",
@@ -116,6 +117,7 @@ class MentorAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
         "disponibilite",
         "actif",
     ]
+    list_select_related = ["structure"]
     list_filter = ["actif", "domaines"]
     search_fields = ["nom", "prenom", "email", "ville", "fonction", "structure__sigle"]
     autocomplete_fields = ["cadre", "structure", "user"]
@@ -212,9 +214,9 @@ class MentoreResource(resources.ModelResource):
 
 
 @admin.register(Mentore)
-class MentoreAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
+class MentoreAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     perimeter_field = "cadre__structure"
-    resource_classes = [MentoreResource]
+    export_resource_class = MentoreResource
     list_display = [
         "cadre",
         "structure",
@@ -224,6 +226,7 @@ class MentoreAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
         "attente",
         "motif_attente",
     ]
+    list_select_related = ["cadre__structure"]
     list_filter = ["statut", "contexte"]
     search_fields = ["cadre__nom", "cadre__prenom", "cadre__email"]
     autocomplete_fields = ["cadre"]
@@ -312,7 +315,7 @@ def campagnes_visible_to(queryset, user):
 
 
 @admin.register(Campagne)
-class CampagneAdmin(PerimeterAdminMixin, admin.ModelAdmin):
+class CampagneAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     """The add form creates a campaign; its change page is the review page, whose
     actions (compute, remove, swap, confirm) post to the URLs of ``get_urls``."""
 
@@ -325,11 +328,27 @@ class CampagneAdmin(PerimeterAdminMixin, admin.ModelAdmin):
         "creee_par",
         "creee_le",
     ]
+    list_select_related = ["creee_par"]
     list_filter = ["statut"]
     search_fields = ["nom"]
     fields = ["nom", "structures", "date_debut", "duree_mois"]
     autocomplete_fields = ["structures"]
     list_per_page = 50
+    export_fields = [
+        ("Campagne", "nom"),
+        ("Statut", "get_statut_display"),
+        ("Périmètre", "perimetre"),
+        ("Début des mentorats", "date_debut"),
+        ("Durée des mentorats (mois)", "duree_mois"),
+        ("Mentorés en attente", "nb_mentores"),
+        ("Mentors disponibles", "nb_mentors"),
+        ("Propositions", "nb"),
+        ("Score total optimal", "score_optimal"),
+        ("Créée par", "creee_par"),
+        ("Créée le", "creee_le"),
+        ("Confirmée par", "confirmee_par"),
+        ("Confirmée le", "confirmee_le"),
+    ]
 
     def get_queryset(self, request):
         # Not the mixin's filter (one structure inside would do): all must be inside.
@@ -593,13 +612,13 @@ class RencontreInline(admin.TabularInline):
 
 
 @admin.register(Mentorat)
-class MentoratAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
+class MentoratAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     """Relations are born from a confirmed campaign (no add form here); the délégué
     follows them and starts, ends or interrupts them through the services."""
 
     perimeter_field = "mentore__structure"
     form = MentoratAdminForm
-    resource_classes = [MentoratResource]
+    export_resource_class = MentoratResource
     view_on_site = False  # the portal page belongs to the mentor and the mentee
     inlines = [RencontreInline]
     list_display = [
@@ -613,6 +632,7 @@ class MentoratAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
         "derniere_col",
         "silencieux_col",
     ]
+    list_select_related = ["mentore__structure", "mentor", "campagne"]
     list_filter = ["statut", SilenceFilter, "contexte"]
     search_fields = [
         "mentore__nom",
@@ -656,14 +676,21 @@ class MentoratAdmin(PerimeterAdminMixin, ExportMixin, admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
+        # Correlated subqueries rather than JOIN + GROUP BY: the database reads the
+        # page's rows in the order of the index on ``cree_le`` and looks the meetings up
+        # for those rows only (index on mentorat, statut, debut).
         silent = services.silent_relations().filter(pk=OuterRef("pk"))
+        held = Rencontre.objects.filter(
+            mentorat=OuterRef("pk"), statut=Session.Statut.REALISEE
+        ).order_by()
+        count = held.values("mentorat").annotate(n=Count("pk")).values("n")
         return (
             super()
             .get_queryset(request)
             .select_related("mentore__structure", "mentor", "campagne")
             .annotate(
-                tenues=Count("rencontres", filter=HELD),
-                derniere_rencontre=Max("rencontres__debut", filter=HELD),
+                tenues=Coalesce(Subquery(count, output_field=IntegerField()), Value(0)),
+                derniere_rencontre=Subquery(held.order_by("-debut").values("debut")[:1]),
                 silencieux=Exists(silent),
             )
         )

@@ -220,6 +220,9 @@ class Mentore(models.Model):
         verbose_name = "mentoré"
         verbose_name_plural = "mentorés (liste d'attente)"
         ordering = ["en_attente_depuis"]
+        indexes = [
+            models.Index(fields=["en_attente_depuis", "id"], name="mentore_en_attente_depuis")
+        ]
 
     def __str__(self):
         return str(self.cadre)
@@ -425,6 +428,7 @@ class Mentorat(models.Model):
         verbose_name = "mentorat"
         verbose_name_plural = "mentorats"
         ordering = ["-cree_le"]
+        indexes = [models.Index(fields=["-cree_le", "-id"], name="mentorat_cree_le")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(date_fin_prevue__gt=models.F("date_debut")),

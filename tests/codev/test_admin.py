@@ -18,6 +18,7 @@ from cadres.models import Role
 from cadres.services import grant_role
 from codev import services
 from codev.models import MAX_MEMBRES, Apprentissage, Groupe, Membre, PlanAction, Presence, Seance
+from tests.exports import csv_text
 from tests.factories import (
     CadreFactory,
     GroupeFactory,
@@ -31,19 +32,7 @@ pytestmark = pytest.mark.django_db
 S = Seance.Statut
 LIST = reverse("admin:codev_groupe_changelist")
 ADD = reverse("admin:codev_groupe_add")
-EXPORT = reverse("admin:codev_groupe_export")
-EXPORT_FIELDS = [
-    "groupe",
-    "structure",
-    "animateur",
-    "mode",
-    "date_debut",
-    "date_fin",
-    "membres",
-    "seances_prevues",
-    "seances_realisees",
-    "taux_presence",
-]
+EXPORT = reverse("admin:codev_groupe_export_csv")
 
 
 def change_url(groupe):
@@ -138,16 +127,11 @@ def groupe_b(m):
     return GroupeFactory(nom="Groupe Bravo", structure=m["b"], animateur=animateur())
 
 
-def export(client, *groupes):
-    return client.post(
-        EXPORT,
-        {
-            "format": "0",  # CSV
-            "resource": "0",
-            "export_items": [g.pk for g in groupes],
-            **{f"grouperesource_{f}": "on" for f in EXPORT_FIELDS},
-        },
-    )
+def export(client, **params):
+    """The groups' list as exported (CSV), with the list's filters in ``params``."""
+    response = client.get(EXPORT, params)
+    assert response.status_code == 200
+    return csv_text(response)
 
 
 # --- Perimeter --------------------------------------------------------------------
@@ -185,23 +169,20 @@ def test_group_outside_the_perimeter_answers_404(client, m, groupe_a, groupe_b):
 
 def test_export_is_limited_to_the_perimeter(client, m, groupe_a, groupe_b):
     client.force_login(m["delegue_a"])
-    response = export(client, groupe_a, groupe_b)
+    response = client.get(EXPORT)
     assert response.status_code == 200
     assert "attachment" in response["Content-Disposition"]
-    body = response.content.decode("utf-8-sig")
+    body = csv_text(response)
     assert "Groupe Alpha" in body
     assert "Groupe Bravo" not in body
 
 
-def test_export_without_a_selection_is_the_perimeter_too(client, m, groupe_a, groupe_b):
+def test_export_filtered_on_a_structure_outside_the_perimeter_stays_inside(
+    client, m, groupe_a, groupe_b
+):
     client.force_login(m["delegue_a"])
-    response = client.post(
-        EXPORT,
-        {"format": "0", "resource": "0", **{f"grouperesource_{f}": "on" for f in EXPORT_FIELDS}},
-    )
-    assert response.status_code == 200
-    body = response.content.decode("utf-8-sig")
-    assert "Groupe Alpha" in body and "Groupe Bravo" not in body
+    body = export(client, structure__id__exact=m["b"].pk)
+    assert "Groupe Bravo" not in body
 
 
 def test_cadre_picker_of_the_members_is_limited_to_the_perimeter(client, m):
@@ -416,14 +397,16 @@ def test_attendance_rate_and_seances_held_against_planned(client, m, groupe_a, g
     assert "75 % (6 présences sur 8 relevées)" in page
     assert "3 / 4" in page  # the séances inline: present / recorded
 
-    body = export(client, groupe_a, groupe_b).content.decode("utf-8-sig")
-    lines = {line.split(",")[0]: line for line in body.splitlines()}
-    assert lines["Groupe Alpha"].endswith(",4,3,2,75 %")
-    assert lines["Groupe Bravo"].endswith(",0,1,0,—")
+    body = export(client)
+    lines = {line.split(";")[0]: line for line in body.splitlines()}
+    assert lines["Groupe Alpha"].endswith(";4;3;2;75 %")
+    assert lines["Groupe Bravo"].endswith(";0;1;0;—")
     assert body.splitlines()[0] == (
-        "groupe,structure,animateur,modalité,début du cycle,fin du cycle,membres,"
-        "séances prévues,séances réalisées,taux de présence"
+        "Groupe;Structure organisatrice;Animateur;Modalité;Début du cycle;Fin du cycle;Membres;"
+        "Séances prévues;Séances réalisées;Taux de présence"
     )
+    start = groupe_a.date_debut.strftime("%d/%m/%Y")
+    assert f";{start};" in lines["Groupe Alpha"]  # dates as French spreadsheets read them
 
 
 def test_list_filters_by_mode_and_cycle(client, m, groupe_a):
@@ -494,7 +477,7 @@ def test_no_admin_page_shows_what_is_said_in_a_group(client, m, groupe_a, confid
             for secret in SECRETS:
                 assert secret not in page, (staff, url, secret)
             assert "Des témoignages d'expériences" not in page, url
-        body = export(client, groupe_a).content.decode("utf-8-sig")
+        body = export(client)
         assert "Groupe Alpha" in body
         for secret in SECRETS:
             assert secret not in body

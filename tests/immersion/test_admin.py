@@ -17,6 +17,7 @@ from accompagnement.working_days import is_working_day
 from immersion import services
 from immersion.models import Convention, Immersion, JourImmersion, Signature
 from immersion.rules import decision_deadline
+from tests.exports import csv_text
 from tests.factories import CadreFactory, ImmersionFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.django_db
 S = Immersion.Statut
 LIST = reverse("admin:immersion_immersion_changelist")
 ADD = reverse("admin:immersion_immersion_add")
-EXPORT = reverse("admin:immersion_immersion_export")
+EXPORT = reverse("admin:immersion_immersion_export_csv")
 
 
 def text_of(response):
@@ -161,22 +162,11 @@ def test_delegue_of_another_ministry_gets_404(client, m, immersion_a):
 
 def test_export_is_limited_to_the_perimeter(client, m, immersion_a, immersion_b):
     client.force_login(m["delegue_a"])
-    fields = {
-        f"immersionresource_{f}": "on"
-        for f in ["agent", "agent_email", "structure_accueil", "nb_jours", "jours_3_ans"]
-    }
-    response = client.post(
-        EXPORT,
-        {
-            "format": "0",
-            "resource": "0",
-            "export_items": [immersion_a.pk, immersion_b.pk],
-            **fields,
-        },
-    )
+    response = client.get(EXPORT)
     assert response.status_code == 200
+    assert response.streaming
     assert "attachment" in response["Content-Disposition"]
-    body = response.content.decode("utf-8-sig")
+    body = csv_text(response)
     assert m["cadre_a"].email in body and "Préfecture de la Gironde" in body
     assert m["cadre_b"].email not in body and "Rectorat de Lyon" not in body
 

@@ -28,6 +28,7 @@ from mentorat.models import (
     Proposition,
     Rencontre,
 )
+from tests.exports import csv_text
 from tests.factories import (
     CadreFactory,
     DomaineFactory,
@@ -792,13 +793,9 @@ def test_no_admin_page_shows_a_private_note(client, m, running):
             assert "NOTE-SECRETE" not in page, page_url
             assert "quitter son poste" not in page, page_url
             assert "notes privées" not in page.lower(), page_url
-        fields = {f"mentoratresource_{f}": "on" for f in ["mentore", "mentor", "statut", "tenues"]}
-        response = client.post(
-            reverse("admin:mentorat_mentorat_export"),
-            {"format": "0", "resource": "0", "export_items": [running.pk], **fields},
-        )
+        response = client.get(reverse("admin:mentorat_mentorat_export_csv"))
         assert response.status_code == 200
-        body = response.content.decode("utf-8-sig")
+        body = csv_text(response)
         assert str(running.mentore) in body
         assert "NOTE-SECRETE" not in body
 
