@@ -67,3 +67,14 @@ def celery_worker_thread():
             yield started
     finally:
         conf.task_always_eager, conf.worker_hijack_root_logger = saved
+
+
+def pytest_collection_modifyitems(items):
+    """Under xdist (``make test`` runs two processes), tests that use the Redis broker
+    all go to one process: two Celery workers on one broker would take each other's
+    tasks and run them against the other process's test database."""
+    for item in items:
+        if item.get_closest_marker("worker") or "celery_worker_thread" in getattr(
+            item, "fixturenames", ()
+        ):
+            item.add_marker(pytest.mark.xdist_group("redis-broker"))
