@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "axes",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
     "dsfr",
@@ -65,6 +66,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "cadres.middleware.StaffMfaRequiredMiddleware",
+    # Last, as django-axes asks: turns a locked-out attempt into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -99,10 +102,27 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Authentication (django-allauth) --------------------------------------------
 AUTH_USER_MODEL = "cadres.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any sign-in (password form, admin, API) while locked out.
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
+
+# Brute-force protection (django-axes): after AXES_FAILURE_LIMIT failed sign-ins, the
+# account is locked, and so is the IP address, each on its own, for the cool-off time.
+# allauth would refuse the 6th attempt itself, before axes counts it: axes owns this
+# (in the database, shared by every web process).
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "cadres.security.attempted_username"
+AXES_LOCKOUT_TEMPLATE = "account/lockout.html"
+AXES_VERBOSE = False
+# Attempts during a lockout do not extend it; the backend flags them for the lockout page.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 LOGIN_REDIRECT_URL = "portal:home"
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
 ACCOUNT_ADAPTER = "cadres.adapters.AccountAdapter"
@@ -289,7 +309,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # One line per failed sign-in is enough (axes logs each step at INFO).
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Imports of cadres and structures (cadres/importing.py) ---------------------
