@@ -27,12 +27,9 @@ from import_export import fields, resources
 
 from accompagnement.models import Session
 from cadres.exports import StreamingExportMixin
-from cadres.models import Structure
 from cadres.perimeter import (
     PerimeterAdminMixin,
-    filter_for_user,
     is_national_admin,
-    perimeter_paths,
 )
 
 from . import services
@@ -305,15 +302,6 @@ class MentoreAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
 # --- Campaigns -------------------------------------------------------------------------
 
 
-def campagnes_visible_to(queryset, user):
-    """Campaigns all of whose structures lie inside the user's perimeter."""
-    if perimeter_paths(user) is None:
-        return queryset
-    links = Campagne.structures.through.objects.filter(campagne=OuterRef("pk"))
-    inside = filter_for_user(Structure.objects.all(), user, "")
-    return queryset.filter(Exists(links)).exclude(Exists(links.exclude(structure__in=inside)))
-
-
 @admin.register(Campagne)
 class CampagneAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     """The add form creates a campaign; its change page is the review page, whose
@@ -354,7 +342,7 @@ class CampagneAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin)
         # Not the mixin's filter (one structure inside would do): all must be inside.
         queryset = super(PerimeterAdminMixin, self).get_queryset(request)
         return (
-            campagnes_visible_to(queryset, request.user)
+            queryset.visible_to(request.user)
             .select_related("creee_par", "confirmee_par")
             .prefetch_related("structures")
             .annotate(nb=Count("propositions"))

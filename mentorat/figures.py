@@ -1,11 +1,9 @@
 """Mentoring's dashboard sections (registered in its Scheme)."""
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Q
 
 from accompagnement.dashboard import Chart, Section
 from accompagnement.models import Session
-from cadres.models import Structure
-from cadres.perimeter import perimeter_paths
 
 from .models import Campagne, Mentorat, Mentore, Rencontre
 
@@ -13,21 +11,10 @@ MAX_CAMPAIGNS = 10
 
 
 def _campaigns(scope):
-    """Campaigns confirmed in the period all of whose structures lie inside the user's
-    perimeter (as in the admin): a campaign that also covers another ministry would
-    show that ministry's results."""
-    campaigns = Campagne.objects.filter(
-        statut=Campagne.Statut.CONFIRMEE, **_period("confirmee_le", scope)
+    """Campaigns confirmed in the period, wholly inside the user's perimeter."""
+    return Campagne.objects.visible_to(scope.user).filter(
+        scope.in_period("confirmee_le"), statut=Campagne.Statut.CONFIRMEE
     )
-    if perimeter_paths(scope.user) is None:
-        return campaigns
-    links = Campagne.structures.through.objects.filter(campagne=OuterRef("pk"))
-    inside = scope.filter(Structure.objects.all(), "")
-    return campaigns.filter(Exists(links)).exclude(Exists(links.exclude(structure__in=inside)))
-
-
-def _period(field, scope):
-    return {f"{field}__date__gte": scope.start, f"{field}__date__lte": scope.end}
 
 
 def sections(scope):

@@ -228,6 +228,21 @@ class Mentore(models.Model):
         return str(self.cadre)
 
 
+class CampagneQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Campaigns all of whose structures lie inside the user's perimeter: one that
+        also covers another ministry would show that ministry's mentees."""
+        from cadres.perimeter import filter_for_user, perimeter_paths
+
+        if perimeter_paths(user) is None:
+            return self
+        links = Campagne.structures.through.objects.filter(campagne=models.OuterRef("pk"))
+        inside = filter_for_user(Structure.objects.all(), user, "")
+        return self.filter(models.Exists(links)).exclude(
+            models.Exists(links.exclude(structure__in=inside))
+        )
+
+
 class Campagne(models.Model):
     """A matching campaign: the engine proposes, a délégué reviews, then confirms;
     nothing is sent before the confirmation."""
@@ -276,6 +291,8 @@ class Campagne(models.Model):
     nb_mentors = models.PositiveIntegerField("mentors disponibles", default=0)
     score_optimal = models.PositiveIntegerField("score total optimal", default=0)
     duree_calcul = models.FloatField("durée du calcul (s)", default=0)
+
+    objects = CampagneQuerySet.as_manager()
 
     class Meta:
         verbose_name = "campagne d'appariement"
