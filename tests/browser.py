@@ -42,3 +42,19 @@ def page(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def sign_in(page, email):
+    """Fill allauth's sign-in form (the page is on its way to it) with the test password."""
+    from tests.factories import PASSWORD
+
+    page.wait_for_url("**/compte/login/**")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main form button[type=submit]").first.click()
+
+
+def sign_out(page):
+    page.goto("/compte/logout/")
+    page.get_by_role("button", name="Se déconnecter").click()
+    page.wait_for_url("**/compte/login/**")

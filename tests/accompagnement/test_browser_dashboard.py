@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from accompagnement.models import Demande
 from cadres.models import Cadre
-from tests.factories import PASSWORD, CadreFactory, totp_code
+from tests.browser import sign_in
+from tests.factories import CadreFactory, totp_code
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -45,9 +46,7 @@ def test_delegue_reads_the_dashboard_then_imports_fixes_and_reimports(
 
     # Sign in (password, then TOTP): a délégué lands on the dashboard.
     page.goto("/compte/login/")
-    page.fill("input[name=login]", delegue.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
+    sign_in(page, delegue.email)
     page.wait_for_url("**/compte/2fa/authenticate/**")
     page.fill("input[name=code]", totp_code(delegue))
     page.locator("form button[type=submit]").first.click()

@@ -16,8 +16,8 @@ from accompagnement.services import demandes
 from cadres.models import Role
 from cadres.services import grant_role
 from coaching.models import Coaching, SeanceCoaching
+from tests.browser import sign_in, sign_out
 from tests.factories import (
-    PASSWORD,
     CoachFactory,
     StructureFactory,
     UserFactory,
@@ -34,19 +34,6 @@ def shot(page, name):
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=f"{directory}/{name}.png", full_page=True)
-
-
-def sign_in(page, email):
-    page.wait_for_url("**/compte/login/**")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
-
-
-def sign_out(page):
-    page.goto("/compte/logout/")
-    page.get_by_role("button", name="Se déconnecter").click()
-    page.wait_for_url("**/compte/login/**")
 
 
 def test_request_accepted_coach_assigned_session_scheduled_and_seen_by_the_cadre(page):

@@ -18,8 +18,8 @@ from accompagnement.models import Notification
 from accompagnement.working_days import next_working_day
 from immersion import services
 from immersion.models import Immersion, Signature
+from tests.browser import sign_in, sign_out
 from tests.factories import (
-    PASSWORD,
     StructureFactory,
     make_cadre_user,
     make_delegue,
@@ -34,19 +34,6 @@ def shot(page, name):
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=f"{directory}/{name}.png", full_page=True)
-
-
-def sign_in(page, email):
-    page.wait_for_url("**/compte/login/**")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
-
-
-def sign_out(page):
-    page.goto("/compte/logout/")
-    page.get_by_role("button", name="Se déconnecter").click()
-    page.wait_for_url("**/compte/login/**")
 
 
 def working_days(start, count):

@@ -16,8 +16,8 @@ from accompagnement.models import Session
 from cadres.models import Role
 from cadres.services import grant_role
 from mentorat.models import Mentorat, Mentore, NotePrivee, Rencontre
+from tests.browser import sign_in, sign_out
 from tests.factories import (
-    PASSWORD,
     MentoratFactory,
     MentoreFactory,
     MentorFactory,
@@ -37,19 +37,6 @@ def shot(page, name):
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=f"{directory}/{name}.png", full_page=True)
-
-
-def sign_in(page, email):
-    page.wait_for_url("**/compte/login/**")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").first.click()
-
-
-def sign_out(page):
-    page.goto("/compte/logout/")
-    page.get_by_role("button", name="Se déconnecter").click()
-    page.wait_for_url("**/compte/login/**")
 
 
 def accept_charter(page):
