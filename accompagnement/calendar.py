@@ -63,9 +63,9 @@ def sessions_of(user, since=None):
     since = since or timezone.now() - FEED_PAST
     sessions = []
     for scheme in registry.all_schemes():
-        if scheme.sessions_for:
+        for qs in registry.session_querysets(scheme, user):
             # Ordered, so that the limit keeps the nearest sessions, not any 500.
-            qs = scheme.sessions_for(user).filter(debut__gte=since).order_by("debut")
+            qs = qs.filter(debut__gte=since).order_by("debut")
             sessions += list(qs[:FEED_LIMIT])
     return sorted(sessions, key=lambda s: s.debut)
 

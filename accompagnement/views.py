@@ -27,12 +27,12 @@ def _cadre_of(user):
 
 
 def upcoming_sessions(user, limit=UPCOMING_LIMIT):
-    """Next planned sessions across every scheme: one query per scheme."""
+    """Next planned sessions across every scheme: one query per session model."""
     now = timezone.now()
     sessions = []
     for scheme in registry.all_schemes():
-        if scheme.sessions_for:
-            qs = scheme.sessions_for(user).filter(debut__gte=now, statut="planifiee")
+        for qs in registry.session_querysets(scheme, user):
+            qs = qs.filter(debut__gte=now, statut="planifiee")
             sessions += list(qs.order_by("debut")[:limit])
     return sorted(sessions, key=lambda s: s.debut)[:limit]
 

@@ -7,8 +7,18 @@ from django.utils import timezone
 
 from accompagnement.models import Mode
 from cadres.models import Cadre, Structure, User
+from cadres.perimeter import filter_for_user
 
-from .models import Certification, Coach, Coaching, SeanceCoaching, Specialite
+from . import services
+from .models import (
+    Certification,
+    Coach,
+    Coaching,
+    Preselection,
+    SeanceCoaching,
+    Specialite,
+    SupervisionAnnuelle,
+)
 
 COACHES = [
     # email, prénom, nom, type, organisme, spécialités, capacité
@@ -61,14 +71,23 @@ def seed(rng):
             },
         )
         if created:
+            today = timezone.localdate()
             coach.specialites.set(Specialite.objects.filter(code__in=specialites))
+            # The register: Paul Mercier's accreditation expires soon (the délégués'
+            # filter and reminder show it), everyone has signed the charter.
             Certification.objects.create(
                 coach=coach,
                 organisme=Certification.Organisme.ICF,
                 niveau=rng.choice(["ACC", "PCC", "MCC"]),
-                expire_le=timezone.localdate() + timedelta(days=rng.randint(200, 900)),
+                expire_le=today + timedelta(days=40 if nom == "Mercier" else rng.randint(200, 900)),
+            )
+            coach.charte_signee_le = today - timedelta(days=rng.randint(60, 400))
+            coach.save(update_fields=["charte_signee_le"])
+            SupervisionAnnuelle.objects.create(
+                coach=coach, annee=today.year, heures=Decimal(rng.randint(8, 30))
             )
         coaches.append(coach)
+    _shortlist_stage(coaches)
     cadre = Cadre.objects.filter(email="cadre@demo.gouv.fr").first()
     if cadre is None or Coaching.objects.filter(cadre=cadre).exists():
         return
@@ -98,3 +117,22 @@ def seed(rng):
             lieu="" if numero == 2 else "Cabinet Trajectoires, 12 rue de Rivoli, Paris",
             lien_visio="https://webconf.numerique.gouv.fr/coaching-demo" if numero == 2 else "",
         )
+
+
+def _shortlist_stage(coaches):
+    """One engagement of a délégué's perimeter at the shortlist stage (once)."""
+    if Preselection.objects.exists():
+        return
+    delegue = User.objects.filter(email="delegue.interieur@demo.gouv.fr").first()
+    if delegue is None:
+        return
+    cadre = (
+        filter_for_user(Cadre.objects.all(), delegue, "structure")
+        .filter(user__isnull=True, coachings__isnull=True)
+        .order_by("pk")
+        .first()
+    )
+    if cadre is None:
+        return
+    coaching = Coaching.objects.create(cadre=cadre, motif=Coaching.Motif.TRANSFORMATION)
+    services.propose_shortlist(coaching, coaches[:2], by=delegue)

@@ -87,3 +87,45 @@ class NoteForm(PortalFormMixin, forms.Form):
         max_length=10_000,
         help_text="Visible de vous seul : ni le cadre ni l'administration n'y ont accès.",
     )
+
+
+class BookMeetingForm(ScheduleForm):
+    """The cadre books a discovery meeting with a shortlisted coach (30 minutes)."""
+
+    submit_label = "Réserver l'entretien"
+    duree = None  # always EntretienDecouverte.DUREE
+
+
+class ChoiceForm(PortalFormMixin, forms.Form):
+    """The cadre states which shortlisted coach fits, and why."""
+
+    submit_label = "Transmettre mon choix"
+    auto_id = "id_choix_%s"
+
+    coach = forms.TypedChoiceField(
+        label="Le coach que je choisis", coerce=int, widget=forms.RadioSelect
+    )
+    motif = forms.CharField(
+        label="Pourquoi ce coach ?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Transmis à votre délégué, qui confirme le choix.",
+    )
+
+    def __init__(self, *args, propositions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["coach"].choices = [(p.coach_id, str(p.coach)) for p in propositions]
+
+
+class NewShortlistForm(PortalFormMixin, forms.Form):
+    """The cadre declines the whole shortlist."""
+
+    submit_label = "Demander une autre présélection"
+    auto_id = "id_autre_%s"
+
+    motif = forms.CharField(
+        label="Pourquoi aucun de ces coachs ne vous convient-il ?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Les coachs proposés sont libérés et votre délégué vous en propose d'autres.",
+    )

@@ -1,20 +1,28 @@
 """What coaching offers the shared machinery (registered in CoachingConfig.ready)."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.urls import reverse
 
 from accompagnement.models import Dispositif
 from accompagnement.registry import Card, Scheme
 
 from . import demo, figures, services
-from .models import Coaching, SeanceCoaching
+from .models import Coaching, EntretienDecouverte, Preselection, SeanceCoaching
 
 
 def sessions_for(user):
-    """Sessions of the user's coachings, as coached cadre or as coach."""
-    return SeanceCoaching.objects.filter(
+    """Sessions of the user's coachings, as coached cadre or as coach, and their
+    discovery meetings (the cadre's, and the shortlisted coach's)."""
+    seances = SeanceCoaching.objects.filter(
         Q(coaching__cadre__user=user) | Q(coaching__coach__user=user)
     ).select_related("coaching__cadre__user", "coaching__coach__user")
+    return seances, entretiens_for(user)
+
+
+def entretiens_for(user):
+    return EntretienDecouverte.objects.filter(
+        Q(proposition__preselection__coaching__cadre__user=user) | Q(proposition__coach__user=user)
+    ).select_related("proposition__preselection__coaching__cadre__user", "proposition__coach__user")
 
 
 def _coachings_of(user):
@@ -23,7 +31,13 @@ def _coachings_of(user):
         .exclude(statut=Coaching.Statut.INTERROMPU)
         .select_related("cadre", "coach")
         .annotate(
-            realisees=Count("seances", filter=Q(seances__statut=SeanceCoaching.Statut.REALISEE))
+            realisees=Count("seances", filter=Q(seances__statut=SeanceCoaching.Statut.REALISEE)),
+            a_choisir=Exists(
+                Preselection.objects.filter(
+                    coaching=OuterRef("pk"),
+                    statut__in=(Preselection.Statut.PROPOSEE, Preselection.Statut.ENTRETIENS),
+                )
+            ),
         )
         .order_by("-cree_le")
     )
@@ -36,6 +50,18 @@ def programmes_for(user):
         titre = f"Coaching de {coaching.cadre}" if as_coach else "Mon coaching"
         detail = f"Coach : {coaching.coach}" if coaching.coach and not as_coach else ""
         seances = f"{coaching.realisees} séance(s) réalisée(s) sur {coaching.nb_seances_prevues}"
+        if coaching.a_choisir and not as_coach:
+            cards.append(
+                Card(
+                    dispositif=Dispositif.COACHING,
+                    titre=titre,
+                    statut="Coachs présélectionnés : à vous de choisir",
+                    url=reverse("coaching:preselection", args=[coaching.pk]),
+                    detail="Rencontrez les coachs proposés lors d'un court entretien de "
+                    "découverte, puis indiquez votre choix.",
+                )
+            )
+            continue
         cards.append(
             Card(
                 dispositif=Dispositif.COACHING,
@@ -49,7 +75,8 @@ def programmes_for(user):
 
 
 def actions_for(user):
-    """Coaches: postponements asked by their coachees."""
+    """Coaches: postponements asked by their coachees. (A cadre's shortlist to answer
+    shows on their programme card: no query more for everyone's home.)"""
     asked = SeanceCoaching.objects.filter(
         coaching__coach__user=user,
         report_demande_le__isnull=False,
@@ -72,7 +99,7 @@ SCHEME = Scheme(
     sessions_for=sessions_for,
     programmes_for=programmes_for,
     actions_for=actions_for,
-    session_models=(SeanceCoaching,),
+    session_models=(SeanceCoaching, EntretienDecouverte),
     seed_demo=demo.seed,
     dashboard=figures.sections,
 )

@@ -102,11 +102,22 @@ def _in_a_week():
     return timezone.now() + timedelta(days=7)
 
 
+def _a_month_ago():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return timezone.localdate() - timedelta(days=30)
+
+
 class CoachFactory(factory.django.DjangoModelFactory):
-    """An external coach (a provider) with no account; pass ``user=`` to give one."""
+    """An external coach (a provider) with no account; pass ``user=`` to give one.
+    In good standing in the register (charter signed, an ICF PCC accreditation valid
+    two years) unless ``charte_signee_le=None`` or ``accreditation=False``."""
 
     class Meta:
         model = "coaching.Coach"
+        skip_postgeneration_save = True
 
     type = "externe"
     civilite = Cadre.Civilite.MADAME
@@ -116,6 +127,23 @@ class CoachFactory(factory.django.DjangoModelFactory):
     organisme = "Cabinet Horizons"
     capacite = 3
     actif = True
+    charte_signee_le = factory.LazyFunction(_a_month_ago)
+
+    @factory.post_generation
+    def accreditation(obj, create, extracted, **kwargs):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from coaching.models import Certification
+
+        if create and extracted is not False:
+            Certification.objects.create(
+                coach=obj,
+                organisme="icf",
+                niveau="PCC",
+                expire_le=timezone.localdate() + timedelta(days=730),
+            )
 
 
 class CoachingFactory(factory.django.DjangoModelFactory):

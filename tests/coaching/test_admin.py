@@ -22,6 +22,7 @@ from coaching.models import (
     NoteCoach,
     SeanceCoaching,
     Specialite,
+    SupervisionAnnuelle,
 )
 from tests.exports import csv_text
 from tests.factories import (
@@ -234,6 +235,13 @@ def test_delegue_adds_an_external_coach_with_a_certification(client, m, prise_de
             "certifications-0-niveau": "PCC",
             "certifications-0-obtenue_le": "2021-06-01",
             "certifications-0-expire_le": "",
+            "supervisions-TOTAL_FORMS": 1,
+            "supervisions-INITIAL_FORMS": 0,
+            "supervisions-MIN_NUM_FORMS": 0,
+            "supervisions-MAX_NUM_FORMS": 1000,
+            "supervisions-0-annee": "2026",
+            "supervisions-0-heures": "12.5",
+            "charte_signee_le": "2026-01-15",
             "_save": "Enregistrer",
         },
     )
@@ -242,6 +250,8 @@ def test_delegue_adds_an_external_coach_with_a_certification(client, m, prise_de
     assert coach.email == "corinne.durand@cabinet.example.fr"
     assert list(coach.specialites.all()) == [prise_de_poste]
     assert coach.certifications.get().niveau == "PCC"
+    assert str(coach.supervisions.get(annee=2026).heures) == "12.5"
+    assert str(coach.charte_signee_le) == "2026-01-15"
     assert coach.user is None  # délégués do not link accounts
 
 
@@ -271,6 +281,7 @@ def test_external_coach_without_organisme_is_refused(client, m):
 def test_coach_picker_offers_active_coaches_only(client, m):
     active = CoachFactory(nom="Actif")
     inactive = CoachFactory(nom="Retraité", actif=False)
+    barred = [CoachFactory(charte_signee_le=None), CoachFactory(accreditation=False)]
     client.force_login(m["delegue_a"])
     response = client.get(
         reverse("admin:autocomplete"),
@@ -278,6 +289,7 @@ def test_coach_picker_offers_active_coaches_only(client, m):
     )
     ids = {int(r["id"]) for r in response.json()["results"]}
     assert active.pk in ids and inactive.pk not in ids
+    assert not ids & {c.pk for c in barred}  # the register bars them too
     # The pool's own list still shows them all.
     response = client.get(COACH_LIST, {"actif__exact": "0"})
     assert list(response.context["cl"].result_list) == [inactive]
@@ -324,7 +336,7 @@ def test_an_inactive_coach_is_refused(client, m, coaching_a):
     client.force_login(m["delegue_a"])
     response = client.post(change_url(coaching_a), form_data(coaching_a, coach=coach.pk))
     assert response.status_code == 200
-    assert "Jean PARTI est inactif : il ne peut pas être affecté." in text_of(response)
+    assert "Jean PARTI est inactif : ce coach ne peut pas être affecté." in text_of(response)
     coaching_a.refresh_from_db()
     assert coaching_a.coach is None
 
@@ -448,11 +460,12 @@ def test_nb_seances_is_bounded(client, m, coaching_a):
 
 
 def test_change_page_suggests_coaches_with_their_reasons(client, m, coaching_a, prise_de_poste):
-    best = CoachFactory(nom="Meilleur", prenom="Anne", organisme="Cabinet Cap")
+    best = CoachFactory(nom="Meilleur", prenom="Anne", organisme="Cabinet Cap", accreditation=False)
     best.specialites.add(prise_de_poste)
-    Certification.objects.create(coach=best, organisme="icf", niveau="PCC")
+    Certification.objects.create(coach=best, organisme="emcc", niveau="Senior Practitioner")
     CoachFactory(nom="Second", prenom="Bruno")
     fill(CoachFactory(nom="Plein", capacite=1), 1)
+    CoachFactory(nom="Sanscharte", charte_signee_le=None)  # barred by the register
     client.force_login(m["delegue_a"])
     response = client.get(change_url(coaching_a))
     page = text_of(response)
@@ -460,11 +473,11 @@ def test_change_page_suggests_coaches_with_their_reasons(client, m, coaching_a, 
     start = page.index('<ol class="coaching-suggestions">')
     panel = page[start : page.index("</ol>", start)]
     assert panel.index("Anne MEILLEUR") < panel.index("Bruno SECOND")
-    assert "PLEIN" not in panel
-    assert "score 7" in panel
+    assert "PLEIN" not in panel and "SANSCHARTE" not in panel
+    assert "score 6" in panel
     assert "spécialité « prise de poste » (+3)" in panel
     assert "3 place(s) libre(s) sur 3 (+3)" in panel
-    assert "certifié ICF PCC (+1)" in panel
+    assert "accrédité EMCC Senior Practitioner" in panel
 
 
 def test_add_page_has_no_suggestions(client, m):
@@ -548,6 +561,7 @@ def make_coaches(n, specialites, structure):
         coach = CoachFactory()
         coach.specialites.set(specialites)
         Certification.objects.create(coach=coach, organisme="emcc", niveau="Senior")
+        SupervisionAnnuelle.objects.create(coach=coach, annee=timezone.localdate().year, heures=10)
         cadre = CadreFactory(structure=structure)
         coaching = CoachingFactory(cadre=cadre, coach=coach, statut=S.EN_COURS)
         SeanceCoachingFactory(coaching=coaching, numero=1)
@@ -581,8 +595,8 @@ def test_coaching_list_shows_sessions_held_against_planned(client, m, running):
         SeanceCoaching.objects.filter(pk=seance.pk).update(statut=statut)
     client.force_login(m["delegue_a"])
     response = client.get(COACHING_LIST)
-    assert "Séances réalisées / prévues" in text_of(response)
-    assert "2 / 6" in text_of(response)
+    assert "Séances utilisées / prévues" in text_of(response)
+    assert "3 / 6 (3 restante(s))" in text_of(response)  # held or planned; cancelled not
 
 
 def test_coaching_list_filters_by_coach_type(client, m, running, coaching_a):

@@ -1,5 +1,6 @@
 """A délégué plans a coaching session from the admin, through the coach's service."""
 
+import html
 from datetime import timedelta
 
 import pytest
@@ -54,7 +55,9 @@ def test_allowance_and_past_dates_are_refused_in_french(client, two_ministries, 
         url(contracted), {"debut": next_week(), "duree": 60, "mode": "presentiel"}
     )
     assert response.status_code == 200
-    assert "aucune séance supplémentaire" in response.content.decode()
+    assert "une séance de plus demande que le délégué prolonge le forfait" in html.unescape(
+        response.content.decode()
+    )
     assert SeanceCoaching.objects.filter(coaching=contracted).count() == 1
 
 

@@ -126,7 +126,7 @@ def test_request_accepted_coach_assigned_session_scheduled_and_seen_by_the_cadre
     row = page.locator(f"#seance-{seance.pk}")
     assert row.get_by_text("Salle 4012, bâtiment Colbert").is_visible()
     assert row.get_by_role("button", name="Demander un report").is_visible()
-    assert page.get_by_text("0 séance(s) réalisée(s) sur 6").is_visible()
+    assert page.locator("#compteur-seances").inner_text() == "Séances utilisées : 1 / 6"
     assert page.get_by_text("Cabinet Trajectoires").is_visible()
     assert page.get_by_role("heading", name="Mes notes privées").count() == 0
     shot(page, "06-cadre-detail")

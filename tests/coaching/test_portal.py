@@ -97,8 +97,8 @@ def coaching(m, coach):
 @pytest.fixture
 def other(m):
     """Another cadre coached by another coach."""
-    other_coach = make_coach(prenom="Paul", nom="Mercier")
-    cadre = make_cadre_user(structure=m["b"], prenom="Bruno", nom="Voisin")
+    other_coach = make_coach(prenom="Paul", nom="Autrecoach")
+    cadre = make_cadre_user(structure=m["b"], prenom="Bruno", nom="Voisinhorsjeu")
     return CoachingFactory(cadre=cadre, coach=other_coach, statut=S.EN_COURS)
 
 
@@ -140,8 +140,8 @@ def test_cadre_sees_their_coaching_coach_contact_sessions_and_counter(client, co
     assert "01 23 45 67 89" in text
     assert "Cabinet Trajectoires" in text
     # Sessions used and left.
-    assert "1 séance(s) réalisée(s) sur 6" in text
-    assert "2 à venir · 3 restant à planifier" in text
+    assert "Séances utilisées : 3 / 6" in text
+    assert "1 réalisée(s) · 2 planifiée(s) · 3 restante(s) sur le forfait" in text
     assert "Salle 4012, bâtiment Colbert" in text
     assert "https://webconf.example.fr/abc" in text
     assert "Réalisée" in text and "Planifiée" in text
@@ -160,7 +160,7 @@ def test_cadre_list_shows_their_coaching_only(client, coaching, other):
     assert coaching.get_absolute_url() in text
     assert "Corinne DURAND" in text
     assert other.get_absolute_url() not in text
-    assert "VOISIN" not in text and "Mercier" not in text
+    assert "VOISINHORSJEU" not in text and "Autrecoach" not in text
 
 
 def test_another_cadre_gets_404_on_detail_and_report(client, coaching, other):
@@ -212,7 +212,7 @@ def test_coach_sees_only_their_coachees(client, coaching, other):
     text = page(client, LIST)
     assert "Mes coachés" in text
     assert "Agnès LAMBERT" in text
-    assert other.get_absolute_url() not in text and "VOISIN" not in text
+    assert other.get_absolute_url() not in text and "VOISINHORSJEU" not in text
     assert client.get(other.get_absolute_url()).status_code == 404
     detail = page(client, coaching.get_absolute_url())
     assert "Coaching de Agnès LAMBERT" in detail
@@ -262,7 +262,7 @@ def test_coach_schedules_a_session_with_reminders(client, coaching):
     assert recipients == {coaching.cadre.user_id, coaching.coach.user_id}
     assert reminders.count() == 4  # the week before and the day before, for each
     text = html.unescape(response.content.decode())
-    assert "0 séance(s) réalisée(s) sur 6" in text
+    assert "Séances utilisées : 1 / 6" in text
     assert "https://webconf.example.fr/seance-1" in text
 
 
@@ -290,7 +290,7 @@ def test_scheduling_beyond_the_allowance_is_refused(client, coaching):
     make_seance(coaching, 2, days=10)
     coach_client(client, coaching)
     detail = page(client, coaching.get_absolute_url())
-    assert "Les 2 séances prévues sont toutes planifiées ou réalisées." in detail
+    assert "Les 2 séances du forfait sont toutes utilisées (réalisées ou planifiées)." in detail
     response = client.post(
         reverse("coaching:schedule", args=[coaching.pk]),
         {
@@ -300,7 +300,9 @@ def test_scheduling_beyond_the_allowance_is_refused(client, coaching):
         },
     )
     assert response.status_code == 200
-    assert "aucune séance supplémentaire n'est possible" in html.unescape(response.content.decode())
+    assert "une séance de plus demande que le délégué prolonge le forfait" in html.unescape(
+        response.content.decode()
+    )
     assert coaching.seances.count() == 2
 
 
@@ -351,7 +353,7 @@ def test_marking_a_past_session_held_starts_the_coaching(client, coaching):
     coaching.refresh_from_db()
     assert seance.statut == SEANCE.REALISEE
     assert coaching.statut == S.EN_COURS
-    assert "1 séance(s) réalisée(s) sur 6" in html.unescape(response.content.decode())
+    assert "1 réalisée(s) · 0 planifiée(s)" in html.unescape(response.content.decode())
 
 
 def test_cancelling_a_session_frees_a_slot(client, coaching):
@@ -361,7 +363,7 @@ def test_cancelling_a_session_frees_a_slot(client, coaching):
     seance.refresh_from_db()
     assert seance.statut == SEANCE.ANNULEE
     assert Notification.objects.filter(object_id=seance.pk, kind="session_annulation").count() == 2
-    assert "0 à venir · 6 restant à planifier" in page(client, coaching.get_absolute_url())
+    assert "Séances utilisées : 0 / 6" in page(client, coaching.get_absolute_url())
 
 
 def test_postponing_moves_the_same_session(client, coaching):
@@ -624,4 +626,4 @@ def test_list_queries_do_not_grow_with_coachees(client, coaching):
         make_seance(other, 1)
     many, text = count()
     assert many == one
-    assert text.count("réalisée(s) sur 4, 1 à venir") == 5
+    assert text.count("1 / 4 utilisées (0 réalisée(s), 1 à venir)") == 5

@@ -360,7 +360,7 @@ def test_inactive_coach_is_refused(cadre):
     with pytest.raises(ValidationError) as excinfo:
         services.assign(coaching, coach)
     assert excinfo.value.message_dict["coach"] == [
-        "Paul RETRAITÉ est inactif : il ne peut pas être affecté."
+        "Paul RETRAITÉ est inactif : ce coach ne peut pas être affecté."
     ]
     assert "inactif" in messages(excinfo)
 
@@ -422,6 +422,7 @@ def test_suggestions_rank_the_fitting_coaches_with_their_reasons(m, cadre):
     prise_de_poste = Specialite.objects.get(code="prise_de_poste")
 
     def make(nom, specialites=(), certifications=(), active=0, **kwargs):
+        kwargs["accreditation"] = False  # only those given here
         coach = (
             internal_coach(kwargs.pop("structure"), nom=nom, **kwargs)
             if "structure" in kwargs
@@ -437,59 +438,60 @@ def test_suggestions_rank_the_fitting_coaches_with_their_reasons(m, cadre):
         return coach
 
     valid, expired = today + timedelta(days=365), today - timedelta(days=1)
-    # speciality +3, free places up to +3, a valid certification +1
-    arnaud = make(
-        "Arnaud",
-        [transformation],
-        [("icf", "PCC", valid)],
-        capacite=3,
-    )
+    # speciality +3, free places up to +3; the accreditation is shown, not scored
+    arnaud = make("Arnaud", [transformation], [("icf", "PCC", valid)], capacite=3)
     CoachingFactory(coach=arnaud, statut=S.TERMINE)  # closed: frees its place
     bertin = make(
-        "Bertin", [transformation], [("icf", "ACC", expired)], capacite=2, active=1
-    )  # 3 + 1 + 0 = 4
+        "Bertin",
+        [transformation],
+        [("icf", "ACC", expired), ("rncp", "Coach professionnel", None)],
+        capacite=2,
+        active=1,
+    )  # 3 + 1 = 4 (the expired one is not listed)
     chevalier = make(
-        "Chevalier", [prise_de_poste], [("emcc", "Senior Practitioner", None)], capacite=3, active=1
-    )  # 0 + 2 + 1 = 3
+        "Chevalier", [prise_de_poste], [("emcc", "Senior Practitioner", valid)], active=1
+    )  # 0 + 2 = 2
     dumas = make(
-        "Dumas", [transformation], capacite=2, structure=m["b"]
-    )  # internal, other ministry: 3 + 2 + 0 = 5
-    # Left out: full, inactive, internal in the cadre's line.
+        "Dumas", [transformation], [("icf", "MCC", today)], capacite=2, structure=m["b"]
+    )  # internal, other ministry, valid through today: 3 + 2 = 5
+    # Left out: full, inactive, internal in the cadre's line, and barred by the register.
     plein = make("Plein", [transformation], [("icf", "MCC", valid)], capacite=1, active=1)
     inactif = make("Inactif", [transformation], [("icf", "MCC", valid)], actif=False)
     ligne = make("Ligne", [transformation], [("icf", "MCC", valid)], structure=m["a_dir"])
+    expiree = make("Expiree", [transformation], [("icf", "PCC", expired)])
+    sans_accreditation = make("Sans", [transformation])
+    sans_charte = make(
+        "Sanscharte", [transformation], [("icf", "MCC", valid)], charte_signee_le=None
+    )
     coaching = CoachingFactory(cadre=cadre, motif=Coaching.Motif.TRANSFORMATION)
 
     suggestions = services.suggest(coaching)
 
     assert [s.coach for s in suggestions] == [arnaud, dumas, bertin, chevalier]
-    assert [s.score for s in suggestions] == [7, 5, 4, 3]
-    assert not {plein, inactif, ligne} & {s.coach for s in suggestions}
+    assert [s.score for s in suggestions] == [6, 5, 4, 2]
+    left_out = {plein, inactif, ligne, expiree, sans_accreditation, sans_charte}
+    assert not left_out & {s.coach for s in suggestions}
     reasons = {s.coach.nom: s.reasons for s in suggestions}
     assert reasons["Arnaud"] == [
         "spécialité « accompagnement d'une transformation » (+3)",
         "3 place(s) libre(s) sur 3 (+3)",
-        "certifié ICF PCC (+1)",
+        "accrédité ICF PCC",
     ]
     assert reasons["Dumas"] == [
         "spécialité « accompagnement d'une transformation » (+3)",
         "2 place(s) libre(s) sur 2 (+2)",
+        "accrédité ICF MCC",
         "coach interne, hors de la ligne hiérarchique du cadre",
     ]
     assert reasons["Bertin"] == [
         "spécialité « accompagnement d'une transformation » (+3)",
         "1 place(s) libre(s) sur 2 (+1)",
-    ]  # an expired certification earns nothing
+        "accrédité RNCP Coach professionnel",
+    ]
     assert reasons["Chevalier"] == [
         "2 place(s) libre(s) sur 3 (+2)",
-        "certifié EMCC Senior Practitioner (+1)",
+        "accrédité EMCC Senior Practitioner",
     ]
-    for suggestion in suggestions:
-        text = " ".join(suggestion.reasons)
-        assert "place(s) libre(s)" in text
-        assert ("spécialité" in text) == (suggestion.coach != chevalier)
-        assert ("certifié" in text) == (suggestion.coach in {arnaud, chevalier})
-
     assert [s.coach for s in services.suggest(coaching, limit=2)] == [arnaud, dumas]
     # Every suggestion can really be assigned.
     for suggestion in suggestions:
@@ -533,8 +535,8 @@ def test_sessions_are_numbered_and_bounded_by_the_allowance(contracted):
     with pytest.raises(ValidationError) as excinfo:
         schedule(contracted, days=28)
     assert excinfo.value.messages == [
-        "Les 3 séances prévues sont toutes planifiées ou réalisées : "
-        "aucune séance supplémentaire n'est possible."
+        "Les 3 séances du forfait sont toutes utilisées (réalisées ou planifiées) : une "
+        "séance de plus demande que le délégué prolonge le forfait."
     ]
 
     # A cancelled session gives its place back; numbers keep going.
@@ -699,12 +701,12 @@ def test_portal_cards_and_sessions_never_carry_the_notes(cadre, coach, contracte
         assert cards
         for card in cards:
             assert SECRET not in repr(card)
-        sessions = list(coaching_scheme.sessions_for(user))
-        assert sessions == [seance]
-        for session in sessions:
+        seances, entretiens = coaching_scheme.sessions_for(user)
+        assert list(seances) == [seance] and not entretiens.exists()
+        for session in seances:
             assert SECRET not in repr(model_to_dict(session))
             assert SECRET not in session.titre_agenda()
-        assert SECRET not in repr(list(coaching_scheme.sessions_for(user).values()))
+        assert SECRET not in repr(list(seances.values()))
 
 
 # --- 7. The registry --------------------------------------------------------------
@@ -781,7 +783,15 @@ def test_seed_demo_twice_creates_the_demo_coaching_once(db):
     assert coaching.statut == S.EN_COURS
     assert coaching.seances.count() == 3
     assert Coach.objects.count() == 3
-    assert Coaching.objects.count() == 1
+    # The register shows an accreditation expiring soon; one engagement waits at the
+    # shortlist stage, in the Intérieur délégué's perimeter.
+    assert list(Coach.objects.accreditation_expiring()) == [Coach.objects.get(nom="Mercier")]
+    assert Coach.objects.eligible().count() == 3
+    shortlisted = Coaching.objects.exclude(pk=coaching.pk).get()
+    assert shortlisted.statut == S.A_AFFECTER
+    (preselection,) = shortlisted.preselections.all()
+    assert preselection.statut == "proposee" and preselection.propositions.count() == 2
+    assert preselection.proposee_par.email == "delegue.interieur@demo.gouv.fr"
     (card,) = registry.get("coaching").programmes_for(coaching.cadre.user)
     assert card.detail.endswith("1 séance(s) réalisée(s) sur 6")
     assert [c.titre for c in registry.get("coaching").programmes_for(coaching.coach.user)] == [
