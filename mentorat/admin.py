@@ -14,12 +14,12 @@ from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import HttpResponseNotAllowed
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
@@ -32,9 +32,19 @@ from cadres.perimeter import (
     is_national_admin,
 )
 
-from . import services
-from .admin_forms import MentoratAdminForm, SwapForm
-from .models import Campagne, Domaine, Mentor, Mentorat, Mentore, Rencontre
+from . import activite, services
+from .admin_forms import MentoratAdminForm, OffreConfirmForm, OffreSkipForm, SwapForm
+from .models import (
+    Campagne,
+    Domaine,
+    Mentor,
+    Mentorat,
+    Mentore,
+    MentoreEnAttente,
+    Offre,
+    PointEtape,
+    Rencontre,
+)
 
 SILENCE_WEEKS = services.SILENCE.days // 7
 
@@ -105,6 +115,7 @@ class MentorAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     outside the State), who form a pool shared by every délégué."""
 
     export_resource_class = MentorResource
+    change_form_template = "admin/mentorat/mentor/change_form.html"
     list_display = [
         "nom_complet",
         "structure",
@@ -141,6 +152,32 @@ class MentorAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
             .order_by("nom", "prenom", "pk")
         )
 
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/activite.<str:fmt>",
+                self.admin_site.admin_view(self.activite_view),
+                name="mentorat_mentor_activite",
+            ),
+            *super().get_urls(),
+        ]
+
+    def activite_view(self, request, pk, fmt):
+        """The mentor's activity record, as the mentor downloads it, limited to the
+        relations of the délégué's perimeter."""
+        if fmt not in ("pdf", "csv"):
+            raise Http404
+        mentor = self.get_object(request, str(pk))  # 404 outside the perimeter
+        if not self.has_view_permission(request, mentor):
+            raise PermissionDenied
+        return activite.response(
+            mentor,
+            Mentorat.objects.visible_to(request.user),
+            fmt,
+            request.GET.get("annee"),
+            partial=not is_national_admin(request.user),
+        )
+
     def get_readonly_fields(self, request, obj=None):
         # Délégués do not browse user accounts: linking one is for administrators.
         return [] if is_national_admin(request.user) else ["user"]
@@ -151,6 +188,25 @@ class MentorAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
         if request.GET.get("model_name") == "proposition":
             queryset = queryset.filter(actif=True)
         return queryset, distinct
+
+    def save_model(self, request, obj, form, change):
+        # Places before the change: the queue is offered what a change frees.
+        obj._places_before = (
+            Mentor.objects.filter(pk=obj.pk).values_list("capacite", "actif").first()
+            if change
+            else None
+        )
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)  # domains first: they score
+        offre = services.mentor_saved(form.instance, form.instance._places_before)
+        if offre is not None:
+            messages.info(
+                request,
+                f"Une place de {offre.mentor} est offerte à {offre.mentore}, le mieux placé "
+                "de la file d'attente : confirmez ou passez cette offre.",
+            )
 
     @admin.display(description="nom", ordering="nom")
     def nom_complet(self, obj):
@@ -290,13 +346,273 @@ class MentoreAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
 
     @admin.display(description="en attente depuis", ordering="en_attente_depuis")
     def attente(self, obj):
-        if obj is None or obj.pk is None:
+        return _attente(obj)
+
+
+def _attente(mentore):
+    """Since when, and for how many days, a mentee waits."""
+    if mentore is None or mentore.pk is None:
+        return "—"
+    since = timezone.localtime(mentore.en_attente_depuis)
+    if mentore.statut != Mentore.Statut.EN_ATTENTE:
+        return f"{since:%d/%m/%Y}"
+    days = (timezone.localdate() - since.date()).days
+    return f"{since:%d/%m/%Y} ({days} jour{'s' if days > 1 else ''})"
+
+
+# --- Waiting queue and its offers ------------------------------------------------------
+
+
+@admin.register(MentoreEnAttente)
+class FileAttenteAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
+    """The queue, read-only: who waits, since when, why, and the offer under way. Needs
+    and wishes are edited on the waiting list's page (``MentoreAdmin``)."""
+
+    perimeter_field = "cadre__structure"
+    list_display = [
+        "mentore_col",
+        "structure",
+        "besoins_list",
+        "attente_col",
+        "motif_attente",
+        "offre_col",
+    ]
+    list_display_links = None
+    list_filter = ["contexte"]
+    search_fields = ["cadre__nom", "cadre__prenom", "cadre__email"]
+    ordering = ["en_attente_depuis", "pk"]
+    list_per_page = 50
+    show_full_result_count = False
+    export_fields = [
+        ("Mentoré", "cadre"),
+        ("Courriel", "cadre__email"),
+        ("Structure", "cadre__structure__nom"),
+        ("Contexte", "get_contexte_display"),
+        ("En attente depuis", "en_attente_depuis"),
+        ("Jours d'attente", "jours_attente"),
+        ("Motif de l'attente", "motif_attente"),
+        ("Offre en cours", "offre_text"),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .waiting()
+            .select_related("cadre__structure")
+            .prefetch_related(
+                "besoins",
+                Prefetch(
+                    "offres",
+                    queryset=Offre.objects.open().select_related("mentor"),
+                    to_attr="offres_ouvertes",
+                ),
+            )
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="mentoré", ordering="cadre__nom")
+    def mentore_col(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:mentorat_mentore_change", args=[obj.pk]),
+            obj.cadre,
+        )
+
+    @admin.display(description="structure", ordering="cadre__structure__nom")
+    def structure(self, obj):
+        return obj.cadre.structure
+
+    @admin.display(description="besoins")
+    def besoins_list(self, obj):
+        return ", ".join(d.libelle for d in obj.besoins.all()) or "—"
+
+    @admin.display(description="en attente depuis", ordering="en_attente_depuis")
+    def attente_col(self, obj):
+        return _attente(obj)
+
+    def jours_attente(self, obj):
+        return (timezone.localdate() - timezone.localtime(obj.en_attente_depuis).date()).days
+
+    @admin.display(description="offre en cours")
+    def offre_col(self, obj):
+        if not obj.offres_ouvertes:
             return "—"
-        since = timezone.localtime(obj.en_attente_depuis)
-        if obj.statut != Mentore.Statut.EN_ATTENTE:
-            return f"{since:%d/%m/%Y}"
-        days = (timezone.localdate() - since.date()).days
-        return f"{since:%d/%m/%Y} ({days} jour{'s' if days > 1 else ''})"
+        offre = obj.offres_ouvertes[0]
+        return format_html(
+            '<a href="{}">Place chez {} (score {})</a>',
+            reverse("admin:mentorat_offre_change", args=[offre.pk]),
+            offre.mentor,
+            offre.score,
+        )
+
+    def offre_text(self, obj):
+        offre = obj.offres_ouvertes[0] if obj.offres_ouvertes else None
+        return f"{offre.mentor} (score {offre.score})" if offre else ""
+
+
+@admin.register(Offre)
+class OffreAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
+    """Offers made when a mentor frees a place. The change page is the decision page:
+    confirm (a proposed relation, as from a campaign) or skip (the next mentee is
+    offered), through ``services``. Offers come from the services only: no add form."""
+
+    perimeter_field = "mentore__cadre__structure"
+    list_display = [
+        "mentor",
+        "mentore_col",
+        "attente_col",
+        "score",
+        "evenement",
+        "statut",
+        "cree_le",
+    ]
+    list_select_related = ["mentor", "mentore__cadre__structure"]
+    list_filter = ["statut", "evenement"]
+    search_fields = [
+        "mentor__nom",
+        "mentor__prenom",
+        "mentore__cadre__nom",
+        "mentore__cadre__prenom",
+    ]
+    list_per_page = 50
+    show_full_result_count = False
+    export_fields = [
+        ("Mentor", "mentor"),
+        ("Mentoré", "mentore__cadre"),
+        ("Structure du mentoré", "mentore__cadre__structure__nom"),
+        ("En attente depuis", "mentore__en_attente_depuis"),
+        ("Score", "score"),
+        ("Place libérée par", "get_evenement_display"),
+        ("Statut", "get_statut_display"),
+        ("Offerte le", "cree_le"),
+        ("Traitée le", "traitee_le"),
+        ("Motif", "motif"),
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="mentoré", ordering="mentore__cadre__nom")
+    def mentore_col(self, obj):
+        return obj.mentore.cadre
+
+    @admin.display(description="en attente depuis", ordering="mentore__en_attente_depuis")
+    def attente_col(self, obj):
+        return _attente(obj.mentore)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        offre = self.get_object(request, unquote(object_id))  # 404 outside the perimeter
+        if not self.has_view_or_change_permission(request, offre):
+            raise PermissionDenied
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        offre = (
+            Offre.objects.select_related(
+                "mentor__structure", "mentore__cadre__structure", "traitee_par", "mentorat"
+            )
+            .prefetch_related("mentore__besoins")
+            .get(pk=offre.pk)
+        )
+        decidable = offre.statut == Offre.Statut.OUVERTE and self.has_change_permission(
+            request, offre
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Offre de la file d'attente : {offre.mentor} → {offre.mentore}",
+            "offre": offre,
+            "attente": _attente(offre.mentore),
+            "charge": Mentorat.objects.filter(
+                mentor=offre.mentor, statut__in=Mentorat.HOLDING_STATUSES
+            ).count(),
+            "decidable": decidable,
+            "confirm_form": OffreConfirmForm() if decidable else None,
+            "skip_form": OffreSkipForm() if decidable else None,
+        }
+        return TemplateResponse(request, "admin/mentorat/offre/decision.html", context)
+
+    def get_urls(self):
+        def view(method):
+            return self.admin_site.admin_view(require_POST(method))
+
+        return [
+            path("<int:pk>/confirmer/", view(self.confirm_view), name="mentorat_offre_confirm"),
+            path("<int:pk>/passer/", view(self.skip_view), name="mentorat_offre_skip"),
+            *super().get_urls(),
+        ]
+
+    def _offre(self, request, pk):
+        offre = self.get_object(request, str(pk))  # 404 outside the perimeter
+        if not self.has_change_permission(request, offre):
+            raise PermissionDenied
+        return offre
+
+    def _back(self, offre):
+        return redirect("admin:mentorat_offre_change", offre.pk)
+
+    def confirm_view(self, request, pk):
+        offre = self._offre(request, pk)
+        form = OffreConfirmForm(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for message in errors:
+                    messages.error(request, message)
+            return self._back(offre)
+        try:
+            offre = services.confirm_offer(
+                offre, by=request.user, duree_mois=form.cleaned_data["duree_mois"]
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return self._back(offre)
+        self.log_change(request, offre, "Offre confirmée.")
+        messages.success(
+            request,
+            f"Proposition envoyée à {offre.mentor} et à {offre.mentore} : ils l'acceptent ou "
+            "la déclinent depuis leur espace.",
+        )
+        return self._back(offre)
+
+    def skip_view(self, request, pk):
+        offre = self._offre(request, pk)
+        form = OffreSkipForm(request.POST)
+        if not form.is_valid():
+            for message in form.errors.get("motif", []):
+                messages.error(request, f"Offre non passée : {message}")
+            return self._back(offre)
+        try:
+            offre, suivante = services.skip_offer(
+                offre, by=request.user, motif=form.cleaned_data["motif"]
+            )
+        except ValidationError as error:
+            for message in error.messages:
+                messages.error(request, message)
+            return self._back(offre)
+        self.log_change(request, offre, "Offre passée.")
+        if suivante is None:
+            messages.info(
+                request,
+                f"Offre passée. Aucun autre mentoré de la file ne convient à {offre.mentor}.",
+            )
+            return self._back(offre)
+        messages.success(
+            request,
+            f"Offre passée. Voici le mentoré suivant pour {offre.mentor} : {suivante.mentore}.",
+        )
+        return self._back(suivante)
 
 
 # --- Campaigns -------------------------------------------------------------------------
@@ -543,6 +859,24 @@ class SilenceFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PointEtapeFilter(admin.SimpleListFilter):
+    title = "points d'étape"
+    parameter_name = "point_etape"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("alerte", "À suivre (note de 2 ou moins, ou sans réponse après 14 jours)"),
+            ("ok", "Sans signal"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "alerte":
+            return queryset.filter(alerte_point_etape=True)
+        if self.value() == "ok":
+            return queryset.filter(alerte_point_etape=False)
+        return queryset
+
+
 class MentoratResource(resources.ModelResource):
     """The relations as exported: who, when, how many meetings; never their content."""
 
@@ -558,6 +892,9 @@ class MentoratResource(resources.ModelResource):
     )
     silencieux = fields.Field(
         attribute="silencieux", column_name=f"sans rencontre depuis {SILENCE_WEEKS} semaines"
+    )
+    alerte_point_etape = fields.Field(
+        attribute="alerte_point_etape", column_name="point d'étape à suivre"
     )
 
     class Meta:
@@ -576,6 +913,7 @@ class MentoratResource(resources.ModelResource):
             "tenues",
             "derniere_rencontre",
             "silencieux",
+            "alerte_point_etape",
         ]
         export_order = fields
 
@@ -619,9 +957,10 @@ class MentoratAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin)
         "tenues_col",
         "derniere_col",
         "silencieux_col",
+        "alerte_col",
     ]
     list_select_related = ["mentore__structure", "mentor", "campagne"]
-    list_filter = ["statut", SilenceFilter, "contexte"]
+    list_filter = ["statut", SilenceFilter, PointEtapeFilter, "contexte"]
     search_fields = [
         "mentore__nom",
         "mentore__prenom",
@@ -650,8 +989,11 @@ class MentoratAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin)
                 ]
             },
         ),
+        ("Points d'étape", {"fields": ["alerte_col", "points_etape_col"]}),
     ]
     readonly_fields = [
+        "alerte_col",
+        "points_etape_col",
         "mentore",
         "mentor",
         "campagne",
@@ -681,6 +1023,7 @@ class MentoratAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin)
                 derniere_rencontre=Subquery(held.order_by("-debut").values("debut")[:1]),
                 silencieux=Exists(silent),
             )
+            .with_health_alert()
         )
 
     def has_add_permission(self, request):
@@ -703,6 +1046,49 @@ class MentoratAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin)
     )
     def silencieux_col(self, obj):
         return obj.silencieux
+
+    @admin.display(
+        description="point d'étape à suivre", boolean=True, ordering="alerte_point_etape"
+    )
+    def alerte_col(self, obj):
+        return obj.alerte_point_etape
+
+    @admin.display(description="réponses aux points d'étape")
+    def points_etape_col(self, obj):
+        """Both sides' answers: a signal for the délégué, never shown to the other side."""
+        points = list(obj.points_etape.order_by("numero", "cote"))
+        if not points:
+            return (
+                f"Aucun point d'étape envoyé : le premier part {PointEtape.FIRST} jours après "
+                f"le début, puis tous les {PointEtape.EVERY} jours."
+            )
+        now = timezone.now()
+        rows = []
+        for p in points:
+            if p.repondu_le:
+                low = min(p.utilite, p.rythme) <= PointEtape.LOW
+                answer = format_html(
+                    "{}utilité {} / 5, rencontres comme prévu {} / 5{}",
+                    "⚠ " if low else "",
+                    p.utilite,
+                    p.rythme,
+                    f" – « {p.commentaire} »" if p.commentaire else "",
+                )
+                when = _date(timezone.localtime(p.repondu_le))
+            else:
+                late = p.envoye_le <= now - PointEtape.ANSWER_DELAY
+                answer = "⚠ sans réponse après 14 jours" if late else "en attente de réponse"
+                when = "—"
+            rows.append((p.numero, _date(p.echeance), p.get_cote_display(), answer, when))
+        body = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rows
+        )
+        return format_html(
+            '<table class="points-etape"><thead><tr><th scope="col">N°</th>'
+            '<th scope="col">Échéance</th><th scope="col">Côté</th><th scope="col">Réponse</th>'
+            '<th scope="col">Répondu le</th></tr></thead><tbody>{}</tbody></table>',
+            body,
+        )
 
     @admin.display(description="critères d'appariement")
     def criteres_col(self, obj):

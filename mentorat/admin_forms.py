@@ -82,3 +82,25 @@ class SwapForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["mentor"].queryset = Mentor.objects.visible_to(user).filter(actif=True)
+
+
+class OffreConfirmForm(forms.Form):
+    """Confirming an offer of the queue: the relation starts today, for this long."""
+
+    duree_mois = forms.TypedChoiceField(
+        label="Durée du mentorat",
+        choices=[(n, f"{n} mois") for n in range(services.MIN_MONTHS, services.MAX_MONTHS + 1)],
+        coerce=int,
+        initial=services.QUEUE_MONTHS,
+        error_messages={"invalid_choice": "Un mentorat dure de 6 à 12 mois."},
+    )
+
+
+class OffreSkipForm(forms.Form):
+    motif = forms.CharField(
+        label="Motif (facultatif)",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Ce mentoré ne sera plus proposé à ce mentor par la file d'attente.",
+    )

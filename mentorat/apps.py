@@ -25,3 +25,20 @@ class MentoratConfig(AppConfig):
 
         for kind in ("propose", "accepte", "decline", "sans_rencontre"):
             register_kind(f"mentorat_{kind}", Kind(f"mentorat/email/{kind}", relation_url))
+
+        def health_check_url(notification, point):
+            return {
+                "point": point,
+                "mentorat": point.mentorat,
+                "url": settings.SITE_URL + reverse("mentorat:point_etape", args=[point.pk]),
+            }
+
+        register_kind("mentorat_point_etape", Kind("mentorat/email/point_etape", health_check_url))
+
+        def offer_url(notification, offre):
+            return {
+                "offre": offre,
+                "url": settings.SITE_URL + reverse("admin:mentorat_offre_change", args=[offre.pk]),
+            }
+
+        register_kind("mentorat_offre", Kind("mentorat/email/offre", offer_url))

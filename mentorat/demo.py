@@ -178,3 +178,5 @@ def _demo_relation(marc, domaines):
         lien_visio="https://webconf.numerique.gouv.fr/mentorat-demo",
         saisie_par=marc.user,
     )
+    # Past day 30: its first health check is out, as the daily beat task would do.
+    services.send_health_checks()

@@ -6,7 +6,7 @@ from django import forms
 from accompagnement.models import Mode, Session
 from cadres.forms import PortalFormMixin
 
-from .models import Mentor, Mentore
+from .models import Mentor, Mentore, PointEtape
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -121,3 +121,31 @@ class BesoinsForm(PortalFormMixin, forms.ModelForm):
                 f"Un mentor ne peut être à la fois souhaité et écarté : {names}."
             )
         return data
+
+
+class PointEtapeForm(PortalFormMixin, forms.Form):
+    """The two questions of a health check, 1 to 5, and an optional comment."""
+
+    submit_label = "Envoyer mes réponses"
+
+    utilite = forms.TypedChoiceField(
+        label="Ce mentorat vous est-il utile ?",
+        choices=PointEtape.NOTES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choisissez une note de 1 à 5."},
+    )
+    rythme = forms.TypedChoiceField(
+        label="Vous rencontrez-vous comme prévu ?",
+        choices=PointEtape.NOTES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choisissez une note de 1 à 5."},
+    )
+    commentaire = forms.CharField(
+        label="Commentaire (facultatif)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Lu par le délégué à l'encadrement supérieur seulement.",
+    )

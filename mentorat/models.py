@@ -1,6 +1,8 @@
 """Mentoring: the mentor pool, mentees waiting for a mentor, matching campaigns,
 relations and their meetings."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -359,6 +361,17 @@ class MentoratQuerySet(models.QuerySet):
         """Relations where the user is the mentee or the mentor."""
         return self.filter(Q(mentore__user=user) | Q(mentor__user=user))
 
+    def with_health_alert(self, now=None):
+        """Annotate ``alerte_point_etape``: a relation under way flagged by a health check
+        (see ``PointEtapeQuerySet.alerting``)."""
+        alerting = PointEtape.objects.alerting(now).filter(mentorat=models.OuterRef("pk"))
+        return self.annotate(
+            alerte_point_etape=models.ExpressionWrapper(
+                Q(statut__in=Mentorat.LIVE_STATUSES) & Q(models.Exists(alerting)),
+                output_field=models.BooleanField(),
+            )
+        )
+
     def silent_since(self, since):
         """Relations under way whose last held meeting (or start) is before ``since``."""
         from django.db.models import Max
@@ -513,3 +526,176 @@ class NotePrivee(models.Model):
 
     def __str__(self):
         return "Note privée"
+
+
+# --- Health checks ---------------------------------------------------------------------
+
+
+class PointEtapeQuerySet(models.QuerySet):
+    def alerting(self, now=None):
+        """Checks that flag their relation for the délégué: a side answered 2 or less to
+        a question, or has not answered ``ANSWER_DELAY`` after the mail. A side's later
+        answer supersedes its earlier checks: the flag follows each side's last signal."""
+        now = now or timezone.now()
+        low = Q(repondu_le__isnull=False) & (
+            Q(utilite__lte=PointEtape.LOW) | Q(rythme__lte=PointEtape.LOW)
+        )
+        silent = Q(repondu_le__isnull=True, envoye_le__lte=now - PointEtape.ANSWER_DELAY)
+        later_answer = PointEtape.objects.filter(
+            mentorat=models.OuterRef("mentorat"),
+            cote=models.OuterRef("cote"),
+            numero__gt=models.OuterRef("numero"),
+            repondu_le__isnull=False,
+        )
+        return self.filter(low | silent).exclude(models.Exists(later_answer))
+
+
+class PointEtape(models.Model):
+    """A health check of a relation, for one side: 30 days after the start, then every
+    60 days, two questions by mail. The answers are signals for the délégués of the
+    perimeter; the other side of the relation never sees them."""
+
+    class Cote(models.TextChoices):
+        MENTOR = "mentor", "Mentor"
+        MENTORE = "mentore", "Mentoré"
+
+    # Days after the start of the first check, then between two checks.
+    FIRST = 30
+    EVERY = 60
+    ANSWER_DELAY = timedelta(days=14)
+    LOW = 2  # an answer at or below this flags the relation
+    NOTES = [(1, "1 – pas du tout"), (2, "2"), (3, "3"), (4, "4"), (5, "5 – tout à fait")]
+
+    mentorat = models.ForeignKey(Mentorat, on_delete=models.CASCADE, related_name="points_etape")
+    numero = models.PositiveSmallIntegerField("n°")
+    cote = models.CharField("côté", max_length=8, choices=Cote.choices)
+    echeance = models.DateField("échéance")
+    envoye_le = models.DateTimeField("envoyé le", default=timezone.now)
+    utilite = models.PositiveSmallIntegerField(
+        "le mentorat est-il utile ?", null=True, blank=True, choices=NOTES
+    )
+    rythme = models.PositiveSmallIntegerField(
+        "les rencontres ont-elles lieu comme prévu ?", null=True, blank=True, choices=NOTES
+    )
+    commentaire = models.TextField("commentaire", blank=True)
+    repondu_le = models.DateTimeField("répondu le", null=True, blank=True)
+
+    objects = PointEtapeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "point d'étape"
+        verbose_name_plural = "points d'étape"
+        ordering = ["mentorat", "numero", "cote"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["mentorat", "numero", "cote"], name="point_etape_un_par_cote"
+            ),
+            models.CheckConstraint(
+                condition=Q(repondu_le__isnull=True)
+                | Q(utilite__range=(1, 5), rythme__range=(1, 5)),
+                name="point_etape_reponse_complete",
+                violation_error_message="Répondez aux deux questions, de 1 à 5.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Point d'étape n° {self.numero} ({self.get_cote_display().lower()})"
+
+    def get_absolute_url(self):
+        return reverse("mentorat:point_etape", args=[self.pk])
+
+
+# --- Waiting queue ---------------------------------------------------------------------
+
+
+class MentoreEnAttente(Mentore):
+    """The waiting queue: the mentees no campaign or offer has matched yet, longest
+    waiting first (an admin page of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "mentoré en file d'attente"
+        verbose_name_plural = "file d'attente"
+
+
+class OffreQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Offers of mentees of the user's perimeter, as for relations."""
+        from cadres.perimeter import filter_for_user
+
+        return filter_for_user(self, user, "mentore__cadre__structure")
+
+    def open(self):
+        return self.filter(statut=Offre.Statut.OUVERTE)
+
+
+class Offre(models.Model):
+    """A mentor freed a place: the best waiting mentee for it, with the engine's score
+    and criteria, offered to the délégué, who confirms (a proposed relation, as from a
+    campaign) or skips (the next mentee is offered)."""
+
+    class Statut(models.TextChoices):
+        OUVERTE = "ouverte", "À décider"
+        CONFIRMEE = "confirmee", "Confirmée, proposition envoyée"
+        PASSEE = "passee", "Passée"
+        CADUQUE = "caduque", "Caduque"
+
+    class Evenement(models.TextChoices):
+        FIN = "fin", "Fin d'un mentorat"
+        DECLIN = "declin", "Proposition déclinée"
+        CAPACITE = "capacite", "Capacité augmentée ou mentor réactivé"
+        NOUVEAU = "nouveau", "Nouveau mentor"
+        SUITE = "suite", "Offre précédente traitée"
+
+    mentor = models.ForeignKey(
+        Mentor, verbose_name="mentor", on_delete=models.CASCADE, related_name="offres"
+    )
+    mentore = models.ForeignKey(
+        Mentore, verbose_name="mentoré", on_delete=models.CASCADE, related_name="offres"
+    )
+    evenement = models.CharField("place libérée par", max_length=10, choices=Evenement.choices)
+    score = models.IntegerField("score")
+    criteres = models.JSONField("critères", default=list)
+    statut = models.CharField(
+        "statut", max_length=10, choices=Statut.choices, default=Statut.OUVERTE, db_index=True
+    )
+    cree_le = models.DateTimeField("offerte le", auto_now_add=True)
+    traitee_le = models.DateTimeField("traitée le", null=True, blank=True)
+    traitee_par = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="traitée par",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    motif = models.TextField("motif (offre passée ou caduque)", blank=True)
+    mentorat = models.ForeignKey(
+        Mentorat,
+        verbose_name="mentorat proposé",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    objects = OffreQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "offre de la file d'attente"
+        verbose_name_plural = "offres de la file d'attente"
+        ordering = ["-cree_le", "-pk"]
+        constraints = [
+            # One place offered at a time per mentor, one offer at a time per mentee.
+            models.UniqueConstraint(
+                fields=["mentor"], condition=Q(statut="ouverte"), name="offre_ouverte_par_mentor"
+            ),
+            models.UniqueConstraint(
+                fields=["mentore"],
+                condition=Q(statut="ouverte"),
+                name="offre_ouverte_par_mentore",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.mentor} → {self.mentore} ({self.score} pts)"

@@ -12,8 +12,8 @@ from datetime import time as dt_time
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.db import transaction
-from django.db.models import Count, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from accompagnement.models import Demande, Mode, Session
@@ -32,6 +32,8 @@ from .models import (
     Mentore,
     NonApparie,
     NotePrivee,
+    Offre,
+    PointEtape,
     Proposition,
     Rencontre,
 )
@@ -371,6 +373,32 @@ def _invite_if_needed(user, by):
         invite(user, by)
 
 
+def propose_relation(
+    mentor, mentore, *, score, criteres, date_debut, duree_mois, campagne=None, by=None
+):
+    """A proposed relation, and the mail to each side (accounts created and invited if
+    missing): what a confirmed campaign does for each pair, and a confirmed offer of
+    the queue for its one. The caller has checked the pair."""
+    relation = Mentorat.objects.create(
+        mentor=mentor,
+        mentore=mentore.cadre,
+        campagne=campagne,
+        contexte=mentore.contexte,
+        objectifs=mentore.objectifs,
+        score=score,
+        criteres=criteres,
+        date_debut=date_debut,
+        date_fin_prevue=date_debut + relativedelta(months=duree_mois),
+    )
+    Mentore.objects.filter(pk=mentore.pk).update(statut=Mentore.Statut.PROPOSE, motif_attente="")
+    mentor_user = ensure_mentor_account(mentor, by)
+    mentee_user = account_for(mentore.cadre)
+    _invite_if_needed(mentee_user, by)
+    outbox.notify("mentorat_propose", relation, user=mentor_user, context={"side": "mentor"})
+    outbox.notify("mentorat_propose", relation, user=mentee_user, context={"side": "mentore"})
+    return relation
+
+
 @transaction.atomic
 def confirm(campagne, by=None):
     """Turn the reviewed proposals into proposed relations and mail both sides.
@@ -414,28 +442,36 @@ def confirm(campagne, by=None):
             ["Rien n'a été envoyé. Retirez ou modifiez ces propositions, ou recalculez :"]
             + problems
         )
-    fin = campagne.date_debut + relativedelta(months=campagne.duree_mois)
     for p in propositions:
-        mentore = p.mentore
-        relation = Mentorat.objects.create(
-            mentor=p.mentor,
-            mentore=mentore.cadre,
-            campagne=campagne,
-            contexte=mentore.contexte,
-            objectifs=mentore.objectifs,
+        propose_relation(
+            p.mentor,
+            p.mentore,
             score=p.score,
             criteres=p.criteres,
             date_debut=campagne.date_debut,
-            date_fin_prevue=fin,
+            duree_mois=campagne.duree_mois,
+            campagne=campagne,
+            by=by,
         )
-        Mentore.objects.filter(pk=mentore.pk).update(
-            statut=Mentore.Statut.PROPOSE, motif_attente=""
+    # The mentees left out wait in the queue with the campaign's reason.
+    for non_apparie in campagne.non_apparies.select_related("mentore"):
+        Mentore.objects.filter(pk=non_apparie.mentore_id, statut=Mentore.Statut.EN_ATTENTE).update(
+            motif_attente=f"Campagne « {campagne} » : {non_apparie.motif}"
         )
-        mentor_user = ensure_mentor_account(p.mentor, by)
-        mentee_user = account_for(mentore.cadre)
-        _invite_if_needed(mentee_user, by)
-        outbox.notify("mentorat_propose", relation, user=mentor_user, context={"side": "mentor"})
-        outbox.notify("mentorat_propose", relation, user=mentee_user, context={"side": "mentore"})
+    # Offers of the queue overtaken by the campaign: for these mentees, or of mentors
+    # the campaign has filled.
+    now = timezone.now()
+    Offre.objects.open().filter(mentore__in=[p.mentore_id for p in propositions]).update(
+        statut=Offre.Statut.CADUQUE,
+        motif=f"Mentor proposé par la campagne « {campagne} ».",
+        traitee_le=now,
+    )
+    places = free_places(list({p.mentor for p in propositions}))
+    Offre.objects.open().filter(mentor__in=[pk for pk, left in places.items() if left <= 0]).update(
+        statut=Offre.Statut.CADUQUE,
+        motif=f"Places du mentor prises par la campagne « {campagne} ».",
+        traitee_le=now,
+    )
     campagne.statut = Campagne.Statut.CONFIRMEE
     campagne.confirmee_par = by
     campagne.confirmee_le = timezone.now()
@@ -515,6 +551,8 @@ def decline(mentorat, user, motif):
     for user_to_tell in [other, *delegues_for(mentorat.mentore.structure)]:
         if user_to_tell:
             outbox.notify("mentorat_decline", mentorat, user=user_to_tell)
+    # The mentor's place is free again: offered to the queue (not to this mentee).
+    offer_place(mentorat.mentor, Offre.Evenement.DECLIN)
     return mentorat
 
 
@@ -549,6 +587,8 @@ def change_status(mentorat, statut, by=None, motif=""):
             rencontre.statut = Session.Statut.ANNULEE
             rencontre.save()
     mentorat.save()
+    if statut in (Mentorat.Statut.TERMINE, Mentorat.Statut.INTERROMPU):
+        offer_place(mentorat.mentor, Offre.Evenement.FIN)  # a place is free again
     if statut == Mentorat.Statut.TERMINE:
         request_evaluations(
             mentorat,
@@ -669,3 +709,281 @@ def remind_silent(today=None):
             )
             sent += 1
     return sent
+
+
+# --- Health checks ---------------------------------------------------------------------
+
+
+def health_check_due(date_debut, today):
+    """(number, due date) of the latest check a relation started on ``date_debut`` is
+    due on ``today``, or None before the first: day 30, then every 60 days."""
+    days = (today - date_debut).days
+    if days < PointEtape.FIRST:
+        return None
+    numero = (days - PointEtape.FIRST) // PointEtape.EVERY + 1
+    return numero, date_debut + timedelta(days=PointEtape.FIRST + PointEtape.EVERY * (numero - 1))
+
+
+def _sides(mentorat):
+    return [
+        (PointEtape.Cote.MENTOR, mentorat.mentor.user, mentorat.mentor.email),
+        (PointEtape.Cote.MENTORE, mentorat.mentore.user, mentorat.mentore.email),
+    ]
+
+
+def send_health_checks(today=None):
+    """Beat task: write the check each relation under way is due, for both sides, and
+    its mail in the outbox. Idempotent: a check is one row per (relation, number,
+    side), and its mail has the outbox's exactly-once key, so a second run, or a
+    catch-up after days without a run, sends nothing twice (and only the latest check
+    a relation is due, never a backlog)."""
+    today = today or timezone.localdate()
+    relations = Mentorat.objects.filter(
+        statut__in=Mentorat.LIVE_STATUSES,
+        date_debut__lte=today - timedelta(days=PointEtape.FIRST),
+    ).select_related("mentor__user", "mentore__user")
+    # The number of the last check written, per relation: in steady state the loop
+    # below touches nothing.
+    last = dict(
+        PointEtape.objects.filter(mentorat__in=relations)
+        .values("mentorat")
+        .annotate(n=Max("numero"))
+        .values_list("mentorat", "n")
+    )
+    sent = 0
+    for mentorat in relations.order_by("pk").iterator(chunk_size=500):
+        numero, echeance = health_check_due(mentorat.date_debut, today)
+        if last.get(mentorat.pk, 0) >= numero:
+            continue
+        reference = timezone.make_aware(datetime.combine(echeance, dt_time()))
+        with transaction.atomic():  # a check and its mail, or neither
+            for cote, user, email in _sides(mentorat):
+                point, _ = PointEtape.objects.get_or_create(
+                    mentorat=mentorat, numero=numero, cote=cote, defaults={"echeance": echeance}
+                )
+                # The account's address when there is one, as for every other mail.
+                if outbox.notify(
+                    "mentorat_point_etape",
+                    point,
+                    user=user,
+                    email=None if user else email,
+                    reference_at=reference,
+                ):
+                    sent += 1
+    return sent
+
+
+def health_checks_for(user, mentorat):
+    """The user's own unanswered checks on a relation under way (never the other
+    side's)."""
+    side = side_of(mentorat, user)
+    if side is None or mentorat.statut not in Mentorat.LIVE_STATUSES:
+        return PointEtape.objects.none()
+    return PointEtape.objects.filter(mentorat=mentorat, cote=side, repondu_le__isnull=True)
+
+
+@transaction.atomic
+def answer_health_check(point, user, *, utilite, rythme, commentaire=""):
+    """The side a check was sent to answers it, once."""
+    point = (
+        PointEtape.objects.select_for_update(of=("self",))
+        .select_related("mentorat__mentor", "mentorat__mentore")
+        .get(pk=point.pk)
+    )
+    if side_of(point.mentorat, user) != point.cote:
+        raise ValidationError("Seul le destinataire de ce point d'étape y répond.")
+    if point.repondu_le is not None:
+        raise ValidationError(
+            f"Vous avez déjà répondu à ce point d'étape le "
+            f"{timezone.localtime(point.repondu_le):%d/%m/%Y}."
+        )
+    errors = {}
+    for name, value in (("utilite", utilite), ("rythme", rythme)):
+        if value not in range(1, 6):
+            errors[name] = "Choisissez une note de 1 à 5."
+    if errors:
+        raise ValidationError(errors)
+    point.utilite, point.rythme = utilite, rythme
+    point.commentaire = (commentaire or "").strip()
+    point.repondu_le = timezone.now()
+    point.save()
+    return point
+
+
+# --- Waiting queue ---------------------------------------------------------------------
+
+# A relation proposed from the queue starts on the day of the confirmation, for this
+# long unless the délégué says otherwise.
+QUEUE_MONTHS = 9
+
+
+def _root_path(structure):
+    """The materialised path of the top of the structure's tree (its ministry)."""
+    chemin = structure.chemin
+    lead = "/" if chemin.startswith("/") else ""
+    return f"{lead}{chemin.strip('/').split('/')[0]}/"
+
+
+def queue_candidates(mentor):
+    """Waiting mentees a freed place of ``mentor`` may go to: those of the mentor's
+    ministry (anyone's for a mentor of the shared pool, attached to no structure), who
+    are in no other open offer and were not skipped for this mentor. The hard rules
+    of the engine come on top (``offer_place``)."""
+    mentees = Mentore.objects.waiting().exclude(
+        Exists(Offre.objects.open().filter(mentore=OuterRef("pk")).exclude(mentor=mentor))
+    )
+    mentees = mentees.exclude(
+        Exists(
+            Offre.objects.filter(mentore=OuterRef("pk"), mentor=mentor, statut=Offre.Statut.PASSEE)
+        )
+    )
+    if mentor.structure_id:
+        mentees = mentees.filter(cadre__structure__chemin__startswith=_root_path(mentor.structure))
+    return mentees
+
+
+def _load_mentor(mentor, lock=False):
+    queryset = Mentor.objects.select_related("structure").prefetch_related("domaines")
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    return queryset.get(pk=mentor.pk)
+
+
+def _mentor_problem(mentor, day):
+    """Why the mentor has no place to offer on ``day``, or None."""
+    if not mentor.actif:
+        return f"{mentor} est inactif."
+    if (mentor.disponible_du and mentor.disponible_du > day) or (
+        mentor.disponible_au and mentor.disponible_au < day
+    ):
+        return f"{mentor} n'est pas disponible au {day:%d/%m/%Y}."
+    if free_places([mentor])[mentor.pk] <= 0:
+        return f"{mentor} n'a plus de place libre."
+    return None
+
+
+@transaction.atomic
+def offer_place(mentor, evenement, today=None):
+    """A mentor freed a place (a relation ended, capacity raised, a new mentor): offer
+    the délégués the best waiting mentee for it, scored and explained by the engine
+    with the hard rules of a campaign (ties: the longest waiting). One open offer per
+    mentor at a time: the next comes when it is confirmed or skipped. Returns the
+    offer, or None (no place, nobody possible, an offer already open)."""
+    today = today or timezone.localdate()
+    mentor = _load_mentor(mentor, lock=True)
+    if Offre.objects.open().filter(mentor=mentor).exists() or _mentor_problem(mentor, today):
+        return None
+    mentees = list(
+        queue_candidates(mentor)
+        .select_related("cadre__structure")
+        .prefetch_related("besoins", "mentors_souhaites", "mentors_exclus")
+        .order_by("en_attente_depuis", "pk")
+    )
+    if not mentees:
+        return None
+    mentee_profiles, (candidate,) = profiles(mentees, [mentor], {mentor.pk: 1})
+    w = weights()
+    scores = matching.score_matrix(mentee_profiles, [candidate], w)[:, 0]
+    best = int(scores.argmax())  # the first of the best: the longest waiting
+    if scores[best] < 0:
+        return None
+    items = matching.criteria(mentee_profiles[best], candidate, w)
+    mentore = mentees[best]
+    try:
+        with transaction.atomic():
+            offre = Offre.objects.create(
+                mentor=mentor,
+                mentore=mentore,
+                evenement=evenement,
+                score=sum(c.points for c in items),
+                criteres=[c.as_dict() for c in items],
+            )
+    except IntegrityError:  # a concurrent offer took this mentee: the next event retries
+        return None
+    for delegue in delegues_for(mentore.cadre.structure):
+        outbox.notify("mentorat_offre", offre, user=delegue)
+    return offre
+
+
+def _locked_offer(offre):
+    offre = (
+        Offre.objects.select_for_update(of=("self",))
+        .select_related("mentor", "mentore__cadre")
+        .get(pk=offre.pk)
+    )
+    if offre.statut != Offre.Statut.OUVERTE:
+        raise ValidationError(
+            f"Cette offre a déjà été traitée ({offre.get_statut_display().lower()})."
+        )
+    return offre
+
+
+@transaction.atomic
+def confirm_offer(offre, by=None, duree_mois=QUEUE_MONTHS):
+    """The délégué confirms: a proposed relation through the campaigns' service (the
+    same mails), starting today. Every rule is checked again: the queue may have
+    moved since the offer."""
+    offre = _locked_offer(offre)
+    today = timezone.localdate()
+    if not MIN_MONTHS <= duree_mois <= MAX_MONTHS:
+        raise ValidationError(
+            {"duree_mois": f"Un mentorat dure de {MIN_MONTHS} à {MAX_MONTHS} mois."}
+        )
+    mentor = _load_mentor(offre.mentor, lock=True)
+    mentore = (
+        Mentore.objects.select_for_update(of=("self",))
+        .select_related("cadre__structure")
+        .prefetch_related("besoins", "mentors_souhaites", "mentors_exclus")
+        .get(pk=offre.mentore_id)
+    )
+    if mentore.statut != Mentore.Statut.EN_ATTENTE:
+        raise ValidationError(f"{mentore} n'est plus en attente d'un mentor : passez cette offre.")
+    problem = _mentor_problem(mentor, today)
+    if problem is None:
+        (mentee,), (candidate,) = profiles([mentore], [mentor], {mentor.pk: 1})
+        reason = matching.forbidden_reason(mentee, candidate)
+        if reason:
+            problem = f"{mentor} ne peut pas être proposé à {mentore} : {reason}."
+    if problem is None and not queue_candidates(mentor).filter(pk=mentore.pk).exists():
+        problem = f"{mentore} n'est plus dans la file d'attente de {mentor}."
+    if problem:
+        raise ValidationError(f"Rien n'a été envoyé. {problem} Passez cette offre.")
+    relation = propose_relation(
+        mentor,
+        mentore,
+        score=offre.score,
+        criteres=offre.criteres,
+        date_debut=today,
+        duree_mois=duree_mois,
+        by=by,
+    )
+    offre.statut = Offre.Statut.CONFIRMEE
+    offre.mentorat = relation
+    offre.traitee_le, offre.traitee_par = timezone.now(), by
+    offre.save()
+    offer_place(mentor, Offre.Evenement.SUITE)  # a place left: the next mentee
+    return offre
+
+
+@transaction.atomic
+def skip_offer(offre, by=None, motif=""):
+    """The délégué skips: recorded (this mentee is not offered to this mentor again),
+    and the mentor's place goes to the next best waiting mentee."""
+    offre = _locked_offer(offre)
+    offre.statut = Offre.Statut.PASSEE
+    offre.motif = (motif or "").strip()
+    offre.traitee_le, offre.traitee_par = timezone.now(), by
+    offre.save()
+    return offre, offer_place(offre.mentor, Offre.Evenement.SUITE)
+
+
+def mentor_saved(mentor, previous=None):
+    """Hook of the mentor's forms: a new mentor, a capacity raised or a mentor active
+    again frees places for the queue. ``previous``: (capacité, actif) before the
+    change, None for a new mentor."""
+    if previous is None:
+        return offer_place(mentor, Offre.Evenement.NOUVEAU)
+    capacite, actif = previous
+    if mentor.actif and (mentor.capacite > capacite or not actif):
+        return offer_place(mentor, Offre.Evenement.CAPACITE)
+    return None

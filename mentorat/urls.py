@@ -13,4 +13,7 @@ urlpatterns = [
     path("<int:pk>/rencontres/", views.meeting, name="meeting"),
     path("rencontres/<int:pk>/statut/", views.meeting_status, name="meeting_status"),
     path("rencontres/<int:pk>/note/", views.note, name="note"),
+    path("points-etape/<int:pk>/", views.point_etape, name="point_etape"),
+    path("activite.pdf", views.activite_export, {"fmt": "pdf"}, name="activite_pdf"),
+    path("activite.csv", views.activite_export, {"fmt": "csv"}, name="activite_csv"),
 ]

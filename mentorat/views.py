@@ -14,9 +14,17 @@ from django.views.decorators.http import require_POST
 
 from accompagnement.models import Session
 
-from . import services
-from .forms import AcceptForm, BesoinsForm, DeclineForm, MarkMeetingForm, MeetingForm, NoteForm
-from .models import Mentorat, Mentore, NotePrivee, Rencontre
+from . import activite, services
+from .forms import (
+    AcceptForm,
+    BesoinsForm,
+    DeclineForm,
+    MarkMeetingForm,
+    MeetingForm,
+    NoteForm,
+    PointEtapeForm,
+)
+from .models import Mentor, Mentorat, Mentore, NotePrivee, PointEtape, Rencontre
 
 
 def _mine(user):
@@ -41,13 +49,15 @@ def mentorat_list(request):
         )
         .order_by("-cree_le")
     )
+    as_mentor = [r for r in relations if r.mentor.user_id == user.pk]
     return render(
         request,
         "mentorat/list.html",
         {
             "page_title": "Mentorat",
             "as_mentee": [r for r in relations if r.mentore.user_id == user.pk],
-            "as_mentor": [r for r in relations if r.mentor.user_id == user.pk],
+            "as_mentor": as_mentor,
+            "annees_activite": activite.years_of(as_mentor),
             "attente": Mentore.objects.filter(cadre__user=user).prefetch_related("besoins").first(),
         },
     )
@@ -97,6 +107,7 @@ def _detail_context(request, mentorat, **forms):
         "rows": _meeting_rows(rencontres, notes, now),
         "tenues": sum(1 for r in rencontres if r.statut == Session.Statut.REALISEE),
         "silent": live and services.silent_relations().filter(pk=mentorat.pk).exists(),
+        "points_etape": list(services.health_checks_for(user, mentorat).order_by("numero")),
     }
     if awaiting:
         context["accept_form"] = forms.get("accept_form") or AcceptForm(
@@ -251,3 +262,55 @@ def besoins(request):
         {"page_title": "Mes souhaits de mentorat", "form": form, "mentore": mentore},
         status=400 if request.method == "POST" else 200,
     )
+
+
+@login_required
+def point_etape(request, pk):
+    """A health check, answered by the side it was sent to; anybody else, the other
+    side included, gets 404 (the answers are the délégué's signal, not theirs)."""
+    point = get_object_or_404(
+        PointEtape.objects.select_related(
+            "mentorat__mentor__user", "mentorat__mentore__user", "mentorat__mentore__structure"
+        ),
+        pk=pk,
+    )
+    mentorat = point.mentorat
+    if services.side_of(mentorat, request.user) != point.cote:
+        raise Http404
+    action = reverse("mentorat:point_etape", args=[pk])
+    form = None
+    if point.repondu_le is None:
+        form = PointEtapeForm(request.POST or None, action=action)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.answer_health_check(point, request.user, **form.cleaned_data)
+            except ValidationError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(
+                    request,
+                    "Merci : vos réponses sont transmises au délégué à l'encadrement supérieur.",
+                )
+                return redirect(mentorat)
+    elif request.method == "POST":
+        messages.error(request, "Vous avez déjà répondu à ce point d'étape.")
+        return redirect(action)
+    return render(
+        request,
+        "mentorat/point_etape.html",
+        {
+            "page_title": f"Point d'étape n° {point.numero}",
+            "point": point,
+            "mentorat": mentorat,
+            "form": form,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def activite_export(request, fmt):
+    """The mentor's own activity record (PDF or CSV), for their annual review; 404 for
+    anyone who is not a mentor."""
+    mentor = get_object_or_404(Mentor.objects.select_related("structure"), user=request.user)
+    return activite.response(mentor, Mentorat.objects.all(), fmt, request.GET.get("annee"))
