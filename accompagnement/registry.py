@@ -26,7 +26,8 @@ class Scheme:
     dispositif: str  # a accompagnement.models.Dispositif value
     # Creates the programme of an accepted request; returns the model instance.
     create_programme: Callable | None = None
-    # user -> queryset of the scheme's sessions the user takes part in (any date).
+    # user -> queryset of the scheme's sessions the user takes part in (any date), or a
+    # tuple of querysets when the scheme has several session models.
     sessions_for: Callable | None = None
     # user -> list[Card]: the user's programmes in this scheme (bounded queries).
     programmes_for: Callable | None = None
@@ -37,6 +38,12 @@ class Scheme:
     seed_demo: Callable | None = None
     # dashboard.Scope -> list[dashboard.Section]: the scheme's figures for a délégué.
     dashboard: Callable | None = None
+    # (user, year) -> list of (structure path, committed, spent): what the scheme spends
+    # on external providers within the user's perimeter, by structure (bounded queries).
+    external_spending: Callable | None = None
+    # Personal data (export, anonymisation, retention): an ``rgpd.schemes.PersonalData``.
+    # When None, rgpd uses its own functions for the four schemes (rgpd/schemes.py).
+    personal_data: object | None = None
 
 
 _schemes: dict[str, Scheme] = {}
@@ -57,3 +64,11 @@ def get(dispositif) -> Scheme | None:
 
 def all_schemes():
     return list(_schemes.values())
+
+
+def session_querysets(scheme, user):
+    """The scheme's session querysets for ``user`` (one per session model)."""
+    if not scheme.sessions_for:
+        return []
+    found = scheme.sessions_for(user)
+    return list(found) if isinstance(found, tuple | list) else [found]

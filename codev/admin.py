@@ -3,8 +3,9 @@ the séances held against those planned, attendance rates and an export of the c
 
 What is said in a group stays in the group: no admin page shows a séance's problem
 statement, contract or rating, and the action plans and learnings have no admin page
-at all (``PlanAction`` and ``Apprentissage`` are not registered, on purpose), for
-délégués and national administrators alike. HR sees attendance and counts.
+at all (``PlanAction``, ``Apprentissage`` and the four-A answers ``EvaluationSeance`` /
+``EvaluationRendue`` are not registered, on purpose), for délégués and national
+administrators alike. HR sees attendance and counts (of answers too, never scores).
 
 Members are added through ``codev.services.add_member`` (the group's row is locked
 while members are counted) and leave through ``services.remove_member`` (their future
@@ -38,7 +39,8 @@ from cadres.models import Cadre, Role, User
 from cadres.perimeter import PerimeterAdminMixin, filter_for_user
 
 from . import services
-from .models import MAX_MEMBRES, Groupe, Membre, Presence, Seance
+from .forms import GroupSettingsMixin
+from .models import MAX_MEMBRES, EvaluationRendue, Groupe, Membre, Presence, Seance
 
 # Séances that are, or were, on the calendar: a cancelled or postponed one is not.
 PLANNED = (Seance.Statut.PLANIFIEE, Seance.Statut.REALISEE)
@@ -46,7 +48,7 @@ PLANNED = (Seance.Statut.PLANIFIEE, Seance.Statut.REALISEE)
 CONFIDENTIALITY = (
     "Ce qui se dit dans un groupe reste dans le groupe : l'administration voit la "
     "présence et les comptes, jamais les situations exposées, les contrats, les plans "
-    "d'action ni les apprentissages."
+    "d'action, les apprentissages ni les réponses aux évaluations des séances."
 )
 
 
@@ -190,7 +192,7 @@ class SeanceInline(admin.TabularInline):
     statement, the contract, the kind of consultation and the rating are not here."""
 
     model = Seance
-    fields = readonly_fields = ["numero", "debut", "statut", "client", "presents"]
+    fields = readonly_fields = ["numero", "debut", "statut", "client", "presents", "evaluations"]
     extra = 0
     can_delete = False
     show_change_link = False
@@ -204,6 +206,8 @@ class SeanceInline(admin.TabularInline):
             .annotate(
                 nb_presents=Count("presences", filter=Q(presences__present=True)),
                 nb_presences=Count("presences"),
+                # A count only: the answers themselves are for the animateur's aggregates.
+                nb_evaluations=_count(EvaluationRendue.objects.all(), "seance"),
             )
             .order_by("numero")
         )
@@ -213,6 +217,10 @@ class SeanceInline(admin.TabularInline):
         if not getattr(obj, "nb_presences", 0):
             return "—"
         return f"{obj.nb_presents} / {obj.nb_presences}"
+
+    @admin.display(description="évaluations (4 A) reçues")
+    def evaluations(self, obj):
+        return getattr(obj, "nb_evaluations", 0)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -279,9 +287,38 @@ class GroupeResource(resources.ModelResource):
         return format_rate(groupe)
 
 
+class GroupeAdminForm(GroupSettingsMixin, forms.ModelForm):
+    """Timings of the steps and the confirmation of an unusual cycle, as in the
+    facilitator space (same mixin, same model rules)."""
+
+    class Meta:
+        model = Groupe
+        # The admin narrows these to its fieldsets.
+        fields = [
+            "nom",
+            "theme",
+            "structure",
+            "animateur",
+            "animation",
+            "prestataire",
+            "montant_devis",
+            "bon_de_commande",
+            "mode",
+            "lieu",
+            "lien_visio",
+            "date_debut",
+            "date_fin",
+            "rythme_semaines",
+            "nb_seances_cible",
+            "heure",
+            "duree",
+        ]
+
+
 @admin.register(Groupe)
 class GroupeAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     perimeter_field = "structure"
+    form = GroupeAdminForm
     export_resource_class = GroupeResource
     view_on_site = False  # the group's page belongs to its animateur and members
     inlines = [MembreInline, SeanceInline]
@@ -296,7 +333,12 @@ class GroupeAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
         "date_fin",
     ]
     list_select_related = ["structure", "animateur"]
-    list_filter = ["mode", ("structure", admin.RelatedOnlyFieldListFilter), CycleFilter]
+    list_filter = [
+        "mode",
+        "animation",
+        ("structure", admin.RelatedOnlyFieldListFilter),
+        CycleFilter,
+    ]
     search_fields = ["nom", "theme", "animateur__email"]
     autocomplete_fields = ["structure"]
     date_hierarchy = "date_debut"
@@ -306,6 +348,14 @@ class GroupeAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     readonly_fields = ["suivi_seances", "suivi_presence", "cree_le"]
     fieldsets = [
         ("Groupe", {"fields": ["nom", "theme", "structure", "animateur"]}),
+        (
+            "Animation",
+            {
+                "fields": ["animation", "prestataire", ("montant_devis", "bon_de_commande")],
+                "description": "Une animation externe se fait sur devis : son coût figure dans "
+                "les dépenses externes (coaching et codéveloppement).",
+            },
+        ),
         ("Modalités", {"fields": ["mode", "lieu", "lien_visio"]}),
         (
             "Cycle",
@@ -313,9 +363,18 @@ class GroupeAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
                 "fields": [
                     ("date_debut", "date_fin"),
                     "rythme_semaines",
+                    "confirmer_cycle",
                     "nb_seances_cible",
                     ("heure", "duree"),
                 ]
+            },
+        ),
+        (
+            "Déroulé d'une séance",
+            {
+                "fields": GroupSettingsMixin.PHASE_FIELDS,
+                "description": "Durée de chaque étape, en minutes : leur somme est la durée "
+                "d'une séance (2 heures d'habitude).",
             },
         ),
         (
@@ -383,6 +442,8 @@ class GroupeAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if change and "animateur" in form.changed_data:
             _sync_future_reminders(obj)
+        if change and "duree" in form.changed_data:
+            services.follow_group_duration(obj)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Membre:

@@ -2,13 +2,14 @@
 size, cycle, rotation, runner state) stay in ``services``, whose ValidationErrors the
 views put back on the form that caused them."""
 
+from crispy_forms.layout import Fieldset, Layout
 from django import forms
 
 from accompagnement.models import Mode
 from cadres.forms import PortalFormMixin
 from cadres.models import Structure
 
-from .models import Groupe, Seance
+from .models import PHASES, QUATRE_A, Groupe, Note, Seance, cycle_warnings
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -17,9 +18,68 @@ DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="
 # --- Groups --------------------------------------------------------------------
 
 
-class GroupeForm(PortalFormMixin, forms.ModelForm):
-    """A new group; the animateur is the user creating it. The model's ``clean()``
-    (period, video link) gives its messages on the fields."""
+def phase_field_name(phase):
+    return f"duree_{phase.value}"
+
+
+# One field per step, declared on a form class so that the admin's fieldsets can name them.
+PhaseTimingsFields = type(
+    "PhaseTimingsFields",
+    (forms.Form,),
+    {
+        phase_field_name(phase): forms.IntegerField(
+            label=f"{phase.label} (minutes)", min_value=1, max_value=240
+        )
+        for phase in PHASES
+    },
+)
+
+
+class GroupSettingsMixin(PhaseTimingsFields):
+    """What the facilitator's form and the admin's form of a group share:
+
+    - the timings of the steps, one field each, stored in ``Groupe.durees_phases``; the
+      model's ``clean()`` checks that they fill the séance exactly;
+    - the explicit confirmation of a cycle outside the usual frame (a séance every 2 to
+      6 weeks, over 6 to 12 months), asked when the cycle is set or changed."""
+
+    PHASE_FIELDS = [phase_field_name(phase) for phase in PHASES]
+    CYCLE_FIELDS = ["rythme_semaines", "date_debut", "date_fin"]
+
+    confirmer_cycle = forms.BooleanField(
+        label="Je confirme ce calendrier inhabituel",
+        required=False,
+        help_text="Un cycle compte d'habitude une séance toutes les 2 à 6 semaines, sur 6 à "
+        "12 mois.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        minutes = self.instance.durees_phases or {}
+        for phase in PHASES:
+            self.fields[phase_field_name(phase)].initial = minutes.get(phase.value)
+
+    def clean(self):
+        data = super().clean()
+        if all(data.get(name) is not None for name in self.PHASE_FIELDS):
+            self.instance.durees_phases = {
+                phase.value: data[phase_field_name(phase)] for phase in PHASES
+            }
+        warnings = cycle_warnings(
+            data.get("rythme_semaines"), data.get("date_debut"), data.get("date_fin")
+        )
+        changed = not self.instance.pk or any(f in self.changed_data for f in self.CYCLE_FIELDS)
+        if warnings and changed and not data.get("confirmer_cycle"):
+            self.add_error(
+                "confirmer_cycle",
+                [*warnings, "Cochez la case pour confirmer ce calendrier, ou modifiez-le."],
+            )
+        return data
+
+
+class GroupeForm(GroupSettingsMixin, PortalFormMixin, forms.ModelForm):
+    """A group of the facilitator space; a new one is led by the user creating it. The
+    model's ``clean()`` (period, video link, timings) gives its messages on the fields."""
 
     submit_label = "Créer le groupe"
 
@@ -36,6 +96,10 @@ class GroupeForm(PortalFormMixin, forms.ModelForm):
             "nom",
             "theme",
             "structure",
+            "animation",
+            "prestataire",
+            "montant_devis",
+            "bon_de_commande",
             "mode",
             "lieu",
             "lien_visio",
@@ -58,17 +122,44 @@ class GroupeForm(PortalFormMixin, forms.ModelForm):
                 "l'encadrement supérieur en suivent la présence, jamais le contenu."
             ),
             "lieu": "Pour des séances en présentiel : adresse, bâtiment, salle.",
+            "animation": (
+                "Un animateur d'un prestataire externe anime sur devis : son coût apparaît "
+                "dans les dépenses externes suivies par les délégués."
+            ),
             "date_debut": "Première séance à cette date, ou au premier jour ouvré qui suit.",
             "rythme_semaines": "Entre 2 et 6 semaines d'habitude (de 1 à 12).",
             "heure": "Heure de Paris.",
+            "duree": "2 heures d'habitude : la somme des durées des étapes ci-dessous.",
         }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.submit_label = "Enregistrer"
         structure = self.fields["structure"]
         structure.queryset = Structure.objects.filter(niveau__lte=1).order_by("chemin")
         structure.empty_label = "Choisir une structure"
         self.fields["mode"].initial = Mode.PRESENTIEL
+
+    @property
+    def helper(self):
+        helper = super().helper
+        helper.layout = Layout(
+            Fieldset("Le groupe", "nom", "theme", "structure"),
+            Fieldset("Animation", "animation", "prestataire", "montant_devis", "bon_de_commande"),
+            Fieldset("Modalités", "mode", "lieu", "lien_visio"),
+            Fieldset(
+                "Cycle",
+                "date_debut",
+                "date_fin",
+                "rythme_semaines",
+                "confirmer_cycle",
+                "nb_seances_cible",
+                "heure",
+            ),
+            Fieldset("Déroulé d'une séance", "duree", *self.PHASE_FIELDS),
+        )
+        return helper
 
 
 class AddMemberForm(PortalFormMixin, forms.Form):
@@ -226,3 +317,23 @@ class NextPhaseForm(forms.Form):
     from a stale page (or another device) does not skip a phase."""
 
     depuis = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+# --- The four-A evaluation (members) -------------------------------------------
+
+
+class EvaluationForm(PortalFormMixin, forms.Form):
+    """The four A, each from 1 to 5: short, and anonymous once recorded."""
+
+    submit_label = "Envoyer ma réponse anonyme"
+    auto_id = "id_evaluation_%s"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label, question in QUATRE_A:
+            self.fields[name] = forms.TypedChoiceField(
+                label=f"{label} : {question}",
+                coerce=int,
+                choices=Note.choices,
+                widget=forms.RadioSelect,
+            )

@@ -1,12 +1,19 @@
-"""Co-development (codéveloppement professionnel): groups of at most 8 peers, a cycle of
-séances with a rotating client, the six phases, attendance and action plans.
+"""Co-development (codéveloppement professionnel): groups of at most 8 peers (run by an
+internal animateur or an external provider's, on a quote), a cycle of séances with a
+rotating client, the six phases with their timings, attendance, action plans and the
+four-A evaluation.
 
 What is said in a group stays in the group: HR (admin) sees attendance and counts only;
-problem statements, contracts, action plans and learnings are shown to the group only."""
+problem statements, contracts, action plans and learnings are shown to the group only,
+and the four-A answers, anonymous, to the animateur as aggregates only."""
 
+import uuid
 from datetime import time, timedelta
+from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -16,6 +23,53 @@ from accompagnement.models import Dispositif, Mode, Session
 from cadres.models import Cadre, Structure
 
 MAX_MEMBRES = 8
+# The usual frame of a cycle: a séance every 2 to 6 weeks, over 6 to 12 months. Outside
+# it the animateur (or the délégué) confirms explicitly (see ``Groupe.cycle_warnings``).
+RYTHME_USUEL = (2, 6)
+DUREE_CYCLE_MOIS = (6, 12)
+
+
+class Phase(models.TextChoices):
+    """The séance's steps, in order: the opening round on the last action plan, then
+    the six phases of the method."""
+
+    OUVERTURE = "ouverture", "Tour d'ouverture : suivi du dernier plan d'action"
+    EXPOSE = "expose", "1. Exposé de la situation par le client"
+    CLARIFICATION = "clarification", "2. Clarification : questions des consultants"
+    CONTRAT = "contrat", "3. Contrat : la demande du client"
+    EXPLORATION = "exploration", "4. Exploration : idées et suggestions des consultants"
+    SYNTHESE = "synthese", "5. Synthèse et plan d'action"
+    APPRENTISSAGE = "apprentissage", "6. Apprentissages et régulation"
+
+
+PHASES = list(Phase)
+
+
+def default_phase_minutes():
+    """Timings of a new group: settings.CODEV_PHASE_MINUTES (those of a 2-hour séance)."""
+    return {phase.value: int(settings.CODEV_PHASE_MINUTES[phase.value]) for phase in PHASES}
+
+
+def phase_minutes_errors(minutes, duree):
+    """Why ``minutes`` (phase -> minutes) cannot be the timings of a séance of ``duree``
+    minutes, or [] when they can: every step at least a minute, and the steps filling
+    the séance exactly."""
+    errors = []
+    values = {}
+    for phase in PHASES:
+        value = (minutes or {}).get(phase.value)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            errors.append(f"Indiquez la durée de l'étape « {phase.label} » (1 minute au moins).")
+        else:
+            values[phase.value] = value
+    if not errors and duree and sum(values.values()) != duree:
+        total = sum(values.values())
+        errors.append(
+            f"Les durées des étapes font {total} minutes en tout, pour une séance de "
+            f"{duree} minutes : ajustez-les (ou la durée de la séance) pour que leur "
+            "somme soit égale à la durée de la séance."
+        )
+    return errors
 
 
 class GroupeQuerySet(models.QuerySet):
@@ -23,6 +77,11 @@ class GroupeQuerySet(models.QuerySet):
         from cadres.perimeter import filter_for_user
 
         return filter_for_user(self, user, "structure")
+
+
+class Animation(models.TextChoices):
+    INTERNE = "interne", "Animateur interne"
+    EXTERNE = "externe", "Animateur d'un prestataire externe (sur devis)"
 
 
 class Groupe(models.Model):
@@ -41,6 +100,24 @@ class Groupe(models.Model):
         on_delete=models.PROTECT,
         related_name="groupes_animes",
     )
+    # An external provider's animateur runs the group on a quote ("sur devis"): its cost
+    # shows in the délégués' view of external spending (coaching/budget.py).
+    animation = models.CharField(
+        "animation", max_length=10, choices=Animation.choices, default=Animation.INTERNE
+    )
+    prestataire = models.CharField(
+        "organisme prestataire", max_length=255, blank=True, help_text="Animation externe."
+    )
+    montant_devis = models.DecimalField(
+        "montant du devis (€ TTC)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Animation externe : le devis du cycle entier.",
+    )
+    bon_de_commande = models.CharField("référence du bon de commande", max_length=60, blank=True)
     mode = models.CharField(
         "modalité", max_length=12, choices=Mode.choices, default=Mode.PRESENTIEL
     )
@@ -55,15 +132,21 @@ class Groupe(models.Model):
     )
     nb_seances_cible = models.PositiveSmallIntegerField(
         "nombre de séances visé",
-        default=MAX_MEMBRES,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(30)],
-        help_text="Par défaut autant que de membres, pour que chacun soit client une fois.",
+        help_text="Laissez vide pour autant de séances que de membres : chacun est client "
+        "une fois.",
     )
     heure = models.TimeField("heure des séances", default=time(14, 0))
     duree = models.PositiveIntegerField(
         "durée d'une séance (minutes)",
         default=120,
         validators=[MinValueValidator(60), MaxValueValidator(240)],
+    )
+    # Minutes of each step (phase value -> minutes), summing to ``duree``.
+    durees_phases = models.JSONField(
+        "durée de chaque étape (minutes)", default=default_phase_minutes
     )
     cree_le = models.DateTimeField("créé le", auto_now_add=True)
 
@@ -81,12 +164,64 @@ class Groupe(models.Model):
         return reverse("codev:groupe", args=[self.pk])
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
+        errors = {}
         if self.date_debut and self.date_fin and self.date_fin <= self.date_debut:
-            raise ValidationError({"date_fin": "La fin du cycle doit suivre son début."})
+            errors["date_fin"] = "La fin du cycle doit suivre son début."
         if self.mode == Mode.DISTANCIEL and not self.lien_visio:
-            raise ValidationError({"lien_visio": "Indiquez le lien de visioconférence."})
+            errors["lien_visio"] = "Indiquez le lien de visioconférence."
+        if self.animation == Animation.EXTERNE:
+            if not self.prestataire.strip():
+                errors["prestataire"] = "Indiquez l'organisme prestataire de l'animation externe."
+            if self.montant_devis is None:
+                errors["montant_devis"] = "Indiquez le montant du devis de l'animation externe."
+        elif self.prestataire or self.montant_devis is not None or self.bon_de_commande:
+            errors["animation"] = (
+                "Un prestataire, un devis ou un bon de commande ne concernent qu'une animation "
+                "externe : choisissez-la, ou videz ces champs."
+            )
+        # On ``duree``, a field of every form of the group (admin and facilitator space).
+        timings = phase_minutes_errors(self.durees_phases, self.duree)
+        if timings:
+            errors["duree"] = timings
+        if errors:
+            raise ValidationError(errors)
+
+    def phase_minutes(self):
+        """Minutes of each step, in phase order."""
+        return {phase.value: self.durees_phases[phase.value] for phase in PHASES}
+
+    def cycle_warnings(self):
+        """What is outside the usual frame of a cycle (a séance every 2 to 6 weeks, over
+        6 to 12 months): allowed, once the animateur or the délégué has confirmed it."""
+        return cycle_warnings(self.rythme_semaines, self.date_debut, self.date_fin)
+
+    def nb_seances(self):
+        """Séances of the cycle: the target, or by default one per active member."""
+        if self.nb_seances_cible:
+            return self.nb_seances_cible
+        return self.membres.actifs().count() if self.pk else 0
+
+
+def cycle_warnings(rythme, date_debut, date_fin):
+    warnings = []
+    low, high = RYTHME_USUEL
+    if rythme and not low <= rythme <= high:
+        every = "chaque semaine" if rythme == 1 else f"toutes les {rythme} semaines"
+        warnings.append(
+            f"Une séance {every} : le rythme habituel est d'une séance toutes les {low} à "
+            f"{high} semaines."
+        )
+    low, high = DUREE_CYCLE_MOIS
+    if date_debut and date_fin and date_fin > date_debut:
+        if date_fin < date_debut + relativedelta(months=low):
+            warnings.append(
+                f"Un cycle de moins de {low} mois : il dure d'habitude {low} à {high} mois."
+            )
+        elif date_fin > date_debut + relativedelta(months=high):
+            warnings.append(
+                f"Un cycle de plus de {high} mois : il dure d'habitude {low} à {high} mois."
+            )
+    return warnings
 
 
 class MembreQuerySet(models.QuerySet):
@@ -119,22 +254,6 @@ class Membre(models.Model):
         return str(self.cadre)
 
 
-class Phase(models.TextChoices):
-    """The séance's steps, in order: the opening round on the last action plan, then
-    the six phases of the method."""
-
-    OUVERTURE = "ouverture", "Tour d'ouverture : suivi du dernier plan d'action"
-    EXPOSE = "expose", "1. Exposé de la situation par le client"
-    CLARIFICATION = "clarification", "2. Clarification : questions des consultants"
-    CONTRAT = "contrat", "3. Contrat : la demande du client"
-    EXPLORATION = "exploration", "4. Exploration : idées et suggestions des consultants"
-    SYNTHESE = "synthese", "5. Synthèse et plan d'action"
-    APPRENTISSAGE = "apprentissage", "6. Apprentissages et régulation"
-
-
-PHASES = list(Phase)
-
-
 class Seance(Session):
     dispositif = Dispositif.CODEV
 
@@ -158,7 +277,12 @@ class Seance(Session):
     # The runner's state lives here, so that a reload (or another device) resumes it.
     phase = models.CharField("phase en cours", max_length=20, choices=Phase.choices, blank=True)
     phase_debut = models.DateTimeField("début de la phase en cours", null=True, blank=True)
+    commencee_le = models.DateTimeField("séance commencée le", null=True, blank=True)
+    # While paused the countdowns stop; resuming shifts the starts by the pause.
+    en_pause_depuis = models.DateTimeField("en pause depuis", null=True, blank=True)
     terminee_le = models.DateTimeField("séance close le", null=True, blank=True)
+    # The group's timings when the séance started: a later change does not rewrite it.
+    durees_phases = models.JSONField("durée de chaque étape (minutes)", null=True, blank=True)
     # Content: for the group only.
     probleme = models.TextField("problématique exposée par le client", blank=True)
     consultation = models.CharField(
@@ -208,15 +332,22 @@ class Seance(Session):
     def phase_index(self):
         return PHASES.index(Phase(self.phase)) if self.phase else -1
 
+    def phase_minutes(self):
+        """Minutes of each step: as they were when the séance started, else the group's."""
+        if self.durees_phases:
+            return {phase.value: self.durees_phases[phase.value] for phase in PHASES}
+        return self.groupe.phase_minutes()
+
     def phase_fin(self):
         if not self.phase:
             return None
-        return self.phase_debut + timedelta(minutes=phase_durations()[self.phase])
+        return self.phase_debut + timedelta(minutes=self.phase_minutes()[self.phase])
 
-
-def phase_durations():
-    """Minutes per phase (settings.CODEV_PHASE_MINUTES), in phase order."""
-    return {phase.value: settings.CODEV_PHASE_MINUTES[phase.value] for phase in PHASES}
+    def fin_prevue(self):
+        """When the séance should end: its actual start plus its steps."""
+        if not self.commencee_le:
+            return None
+        return self.commencee_le + timedelta(minutes=sum(self.phase_minutes().values()))
 
 
 class Presence(models.Model):
@@ -266,3 +397,75 @@ class Apprentissage(models.Model):
 
     def __str__(self):
         return f"Apprentissages de {self.membre}"
+
+
+# --- The four-A evaluation -------------------------------------------------------
+
+
+class Note(models.IntegerChoices):
+    PAS_DU_TOUT = 1, "1 – pas du tout"
+    PEU = 2, "2 – peu"
+    MOYENNEMENT = 3, "3 – moyennement"
+    BIEN = 4, "4 – bien"
+    TOUT_A_FAIT = 5, "5 – tout à fait"
+
+
+# The four A, in order: (field, label, question).
+QUATRE_A = [
+    ("appreciation", "Appréciation", "Avez-vous apprécié cette séance ?"),
+    ("attentes", "Attentes", "La séance a-t-elle répondu à vos attentes ?"),
+    ("apprentissages", "Apprentissages", "Avez-vous appris quelque chose d'utile pour vous ?"),
+    ("applications", "Applications", "Mettrez-vous en pratique ce que vous avez appris ?"),
+]
+
+
+def _note(label):
+    return models.PositiveSmallIntegerField(label, choices=Note.choices)
+
+
+class EvaluationSeance(models.Model):
+    """One answer to the four-A evaluation of a séance, anonymous: it names no member
+    and bears no date, and its id is random, so that neither the order of the rows nor
+    a time ties it to the ``EvaluationRendue`` written with it. Only aggregates of at
+    least three answers are shown (``services.evaluation_figures``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    seance = models.ForeignKey(Seance, on_delete=models.CASCADE, related_name="evaluations")
+    appreciation = _note("appréciation")
+    attentes = _note("attentes")
+    apprentissages = _note("apprentissages")
+    applications = _note("applications")
+
+    class Meta:
+        verbose_name = "évaluation de séance (4 A)"
+        verbose_name_plural = "évaluations de séance (4 A)"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(appreciation__range=(1, 5))
+                & models.Q(attentes__range=(1, 5))
+                & models.Q(apprentissages__range=(1, 5))
+                & models.Q(applications__range=(1, 5)),
+                name="evaluation_seance_notes_1_a_5",
+            )
+        ]
+
+    def __str__(self):
+        return f"Évaluation anonyme – {self.seance}"
+
+
+class EvaluationRendue(models.Model):
+    """That a member has answered the evaluation of a séance (never what): one answer
+    per member and séance."""
+
+    seance = models.ForeignKey(Seance, on_delete=models.CASCADE, related_name="evaluations_rendues")
+    membre = models.ForeignKey(Membre, on_delete=models.CASCADE, related_name="evaluations_rendues")
+
+    class Meta:
+        verbose_name = "évaluation rendue"
+        verbose_name_plural = "évaluations rendues"
+        constraints = [
+            models.UniqueConstraint(fields=["seance", "membre"], name="evaluation_rendue_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.membre} a évalué {self.seance}"

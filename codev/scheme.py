@@ -1,14 +1,14 @@
 """What co-development offers the shared machinery (registered in CodevConfig.ready)."""
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from accompagnement.models import Dispositif
 from accompagnement.registry import Card, Scheme
 
-from . import demo, figures
-from .models import Groupe, Seance
+from . import demo, figures, services, spending
+from .models import EvaluationRendue, Groupe, Presence, Seance
 
 
 def sessions_for(user):
@@ -47,8 +47,28 @@ def programmes_for(user):
     return cards
 
 
+def _to_evaluate(user):
+    """Séances closed lately that the user attended and has not evaluated yet."""
+    since = timezone.now() - services.EVALUATION_WINDOW
+    return (
+        Seance.objects.filter(
+            groupe__membres__cadre__user=user,
+            groupe__membres__date_entree__lte=F("debut__date"),
+            statut=Seance.Statut.REALISEE,
+            terminee_le__gte=since,
+        )
+        .exclude(pk__in=EvaluationRendue.objects.filter(membre__cadre__user=user).values("seance"))
+        .exclude(
+            pk__in=Presence.objects.filter(membre__cadre__user=user, present=False).values("seance")
+        )
+        .select_related("groupe")
+        .order_by("-terminee_le")[:3]
+    )
+
+
 def actions_for(user):
-    """A member who is the client of the next séance prepares their situation."""
+    """A member who is the client of the next séance prepares their situation; one who
+    attended a séance lately evaluates it (the four A)."""
     upcoming = (
         Seance.objects.filter(
             client__cadre__user=user,
@@ -66,6 +86,14 @@ def actions_for(user):
             detail=f"Groupe « {s.groupe.nom} » : préparez la situation que vous exposerez.",
         )
         for s in upcoming
+    ] + [
+        Card(
+            dispositif=Dispositif.CODEV,
+            titre=f"Évaluez la séance n° {s.numero} du {timezone.localtime(s.debut):%d/%m/%Y}",
+            url=reverse("codev:seance_evaluation", args=[s.pk]),
+            detail=f"Groupe « {s.groupe.nom} » : quatre questions, réponse anonyme.",
+        )
+        for s in _to_evaluate(user)
     ]
 
 
@@ -77,4 +105,5 @@ SCHEME = Scheme(
     session_models=(Seance,),
     seed_demo=demo.seed,
     dashboard=figures.sections,
+    external_spending=spending.external_spending,
 )

@@ -1,19 +1,36 @@
-"""Co-development rules: group size, the cycle's calendar, the client rotation and the
-séance runner. Views of the facilitator space, the admin and the tests call these."""
+"""Co-development rules: group size, the cycle's calendar, the client rotation, the
+séance runner (timings, pause) and the four-A evaluation. Views of the facilitator
+space, the admin and the tests call these."""
 
 from collections import Counter
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
+from django.db.models import Avg, Count, F
 from django.utils import timezone
 
+from accompagnement.services import outbox
+from accompagnement.services.evaluations import MIN_ANSWERS
 from accompagnement.services.sessions import sync_session_notifications
 from accompagnement.working_days import next_working_day
 from cadres.models import Cadre
 
-from .models import MAX_MEMBRES, PHASES, Apprentissage, Groupe, Membre, PlanAction, Presence, Seance
+from .models import (
+    MAX_MEMBRES,
+    PHASES,
+    QUATRE_A,
+    Apprentissage,
+    EvaluationRendue,
+    EvaluationSeance,
+    Groupe,
+    Membre,
+    Note,
+    Phase,
+    PlanAction,
+    Presence,
+    Seance,
+)
 
 # --- Members -------------------------------------------------------------------
 
@@ -76,14 +93,30 @@ def _rotate_again(groupe):
         sync_session_notifications(seance)
 
 
+# --- The group's settings --------------------------------------------------------
+
+
+def follow_group_duration(groupe):
+    """After the group's séance length changed: the séances still to come take it, and
+    their calendars and reminders follow (``save()``). Séances started or held keep
+    theirs."""
+    future = groupe.seances.filter(
+        debut__gt=timezone.now(), statut=Seance.Statut.PLANIFIEE, phase=""
+    ).exclude(duree=groupe.duree)
+    for seance in future.select_related("groupe__animateur"):
+        seance.duree = groupe.duree
+        seance.save()
+
+
 # --- The cycle -----------------------------------------------------------------
 
 
 def cycle_dates(groupe):
     """Start times of the cycle: every ``rythme_semaines`` from the start, moved to the
-    next working day when they fall on a weekend or a public holiday."""
-    dates, day = [], groupe.date_debut
-    while day <= groupe.date_fin and len(dates) < groupe.nb_seances_cible:
+    next working day when they fall on a weekend or a public holiday, as many as the
+    group's target (by default one per member, so that each is client once)."""
+    dates, day, target = [], groupe.date_debut, groupe.nb_seances()
+    while day <= groupe.date_fin and len(dates) < target:
         worked = next_working_day(day)
         if worked > groupe.date_fin:
             break
@@ -187,30 +220,87 @@ def reschedule(seance, debut):
 # --- The runner ----------------------------------------------------------------
 
 
+RUNNER_STATE = ["phase", "phase_debut", "commencee_le", "en_pause_depuis", "terminee_le"]
+
+
+def _save_runner_state(seance, *extra):
+    # Only the runner's state: the meeting itself (time, place) has not changed, so no
+    # new calendar version and no reminder to rewrite.
+    Seance.objects.filter(pk=seance.pk).update(
+        **{name: getattr(seance, name) for name in [*RUNNER_STATE, *extra]}
+    )
+
+
+def _end_pause(seance, now):
+    """The countdowns start again where they stopped: the starts move by the pause."""
+    if seance.en_pause_depuis:
+        paused = now - seance.en_pause_depuis
+        seance.phase_debut += paused
+        if seance.commencee_le:  # None for a séance started before it was recorded
+            seance.commencee_le += paused
+        seance.en_pause_depuis = None
+
+
 @transaction.atomic
 def next_phase(seance):
-    """Start the séance, or move to the next phase; after the last one, close it."""
-    seance = Seance.objects.select_for_update().get(pk=seance.pk)
+    """Start the séance, or move to the next phase; after the last one, close it. The
+    séance keeps the group's timings of the moment it starts."""
+    seance = Seance.objects.select_for_update().select_related("groupe").get(pk=seance.pk)
     if seance.terminee_le:
         raise ValidationError("Cette séance est close.")
     if seance.statut == Seance.Statut.ANNULEE:
         raise ValidationError("Cette séance est annulée.")
     now = timezone.now()
+    _end_pause(seance, now)
     index = seance.phase_index
+    if index < 0:
+        seance.commencee_le = now
+        seance.durees_phases = seance.groupe.phase_minutes()
     if index + 1 < len(PHASES):
         seance.phase = PHASES[index + 1].value
         seance.phase_debut = now
     else:
         seance.terminee_le = now
         seance.statut = Seance.Statut.REALISEE
-    # Only the runner's state: the meeting itself (time, place) has not changed, so no
-    # new calendar version and no reminder to rewrite.
-    Seance.objects.filter(pk=seance.pk).update(
-        phase=seance.phase,
-        phase_debut=seance.phase_debut,
-        terminee_le=seance.terminee_le,
-        statut=seance.statut,
-    )
+    _save_runner_state(seance, "statut", "durees_phases")
+    if seance.terminee_le:
+        _ask_for_evaluations(seance)
+    return seance
+
+
+def _ask_for_evaluations(seance):
+    """A mail to each member present (with an account) inviting them to the four-A
+    evaluation, through the outbox, once (the closing time is the reference)."""
+    membres = seance.groupe.membres.actifs(on=seance.jour).select_related("cadre__user")
+    presences = dict(seance.presences.values_list("membre_id", "present"))
+    for membre in membres:
+        if membre.cadre.user is not None and counts_as_present(presences, membre.pk):
+            outbox.notify(
+                "codev_evaluation",
+                seance,
+                user=membre.cadre.user,
+                reference_at=seance.terminee_le,
+            )
+
+
+@transaction.atomic
+def pause(seance):
+    """Stop the countdowns (a break, a technical problem); ``resume`` starts them again."""
+    seance = Seance.objects.select_for_update().get(pk=seance.pk)
+    if not seance.phase or seance.terminee_le:
+        raise ValidationError("Seule une séance en cours se met en pause.")
+    if seance.en_pause_depuis is None:
+        seance.en_pause_depuis = timezone.now()
+        _save_runner_state(seance)
+    return seance
+
+
+@transaction.atomic
+def resume(seance):
+    seance = Seance.objects.select_for_update().get(pk=seance.pk)
+    if seance.en_pause_depuis is not None:
+        _end_pause(seance, timezone.now())
+        _save_runner_state(seance)
     return seance
 
 
@@ -266,3 +356,104 @@ def record_learning(seance, membre, texte):
     return Apprentissage.objects.update_or_create(
         seance=seance, membre=membre, defaults={"texte": texte.strip()}
     )[0]
+
+
+# --- The four-A evaluation -----------------------------------------------------
+
+# Members answer from the séance's last step until this many days after it closed.
+EVALUATION_WINDOW = timedelta(days=14)
+SCORES = [name for name, _, _ in QUATRE_A]
+
+
+def evaluation_open(seance, now=None):
+    """Whether the séance can be evaluated now: at its last step, or closed less than
+    ``EVALUATION_WINDOW`` ago."""
+    now = now or timezone.now()
+    if seance.statut == Seance.Statut.ANNULEE:
+        return False
+    if seance.terminee_le:
+        return now <= seance.terminee_le + EVALUATION_WINDOW
+    return seance.phase == Phase.APPRENTISSAGE
+
+
+def counts_as_present(presences, membre_id):
+    """``presences``: {member id: present} of a séance. Until attendance is taken,
+    every member of the day counts as present."""
+    return presences.get(membre_id, not presences)
+
+
+def may_evaluate(seance, membre):
+    """Members of the group present at the séance (all members of the day while the
+    attendance is not taken)."""
+    if membre.groupe_id != seance.groupe_id:
+        return False
+    if not Membre.objects.filter(pk=membre.pk).actifs(on=seance.jour).exists():
+        return False
+    presences = dict(seance.presences.values_list("membre_id", "present"))
+    return counts_as_present(presences, membre.pk)
+
+
+@transaction.atomic
+def answer_evaluation(seance, membre, **scores):
+    """Record a member's four-A answer: once per séance (the ``EvaluationRendue`` row is
+    unique), the answer itself stored without any link to the person."""
+    seance = Seance.objects.get(pk=seance.pk)  # as the runner left it
+    if not may_evaluate(seance, membre):
+        raise ValidationError("Seuls les membres présents à la séance l'évaluent.")
+    if not evaluation_open(seance):
+        raise ValidationError(
+            "L'évaluation de cette séance n'est pas ouverte : elle s'ouvre à la dernière "
+            f"étape de la séance et se ferme {EVALUATION_WINDOW.days} jours après."
+        )
+    if set(scores) != set(SCORES) or any(scores[name] not in Note.values for name in SCORES):
+        raise ValidationError("Répondez aux quatre questions, de 1 à 5.")
+    try:
+        with transaction.atomic():
+            EvaluationRendue.objects.create(seance=seance, membre=membre)
+    except IntegrityError:
+        raise ValidationError(
+            "Vous avez déjà évalué cette séance : une réponse par séance."
+        ) from None
+    EvaluationSeance.objects.create(seance=seance, **scores)
+
+
+def evaluation_figures(seances):
+    """The animateur's view of the four A: per séance of ``seances`` (a queryset), the
+    number of answers and, from ``MIN_ANSWERS`` answers, the average of each A; for the
+    whole cycle, the averages over the séances shown only, so that a séance's hidden
+    figures cannot be worked out from the cycle's. One query."""
+    rows = (
+        EvaluationSeance.objects.filter(seance__in=seances)
+        .values("seance_id")
+        .annotate(reponses=Count("pk"), **{name: Avg(name) for name in SCORES})
+        .order_by()
+    )
+    per_seance, shown = {}, []
+    for row in rows:
+        masked = row["reponses"] < MIN_ANSWERS
+        per_seance[row["seance_id"]] = {
+            "reponses": row["reponses"],
+            "masque": masked,
+            "moyennes": None if masked else _averages(row),
+        }
+        if not masked:
+            shown.append(row)
+    total = sum(row["reponses"] for row in shown)
+    cycle = {
+        "reponses": sum(row["reponses"] for row in rows),
+        "seances": len(shown),
+        "moyennes": None,
+    }
+    if total:
+        weighted = {
+            name: sum(row[name] * row["reponses"] for row in shown) / total for name in SCORES
+        }
+        cycle["moyennes"] = _averages(weighted)
+    return {"seances": per_seance, "cycle": cycle}
+
+
+def _averages(values):
+    return [
+        {"code": name, "label": label, "moyenne": round(float(values[name]), 1)}
+        for name, label, _ in QUATRE_A
+    ]

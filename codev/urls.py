@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.groupe_list, name="groupes"),
     path("groupes/nouveau/", views.groupe_create, name="groupe_create"),
     path("groupes/<int:pk>/", views.groupe_detail, name="groupe"),
+    path("groupes/<int:pk>/modifier/", views.groupe_edit, name="groupe_edit"),
     path("groupes/<int:pk>/membres/", views.membre_add, name="membre_add"),
     path("groupes/<int:pk>/cycle/", views.cycle_generate, name="cycle_generate"),
     path("membres/<int:pk>/retirer/", views.membre_remove, name="membre_remove"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("seances/<int:pk>/client/", views.seance_client, name="seance_client"),
     path("seances/<int:pk>/date/", views.seance_reschedule, name="seance_reschedule"),
     path("seances/<int:pk>/phase/", views.seance_phase, name="seance_phase"),
+    path("seances/<int:pk>/pause/", views.seance_pause, name="seance_pause"),
     path("seances/<int:pk>/presences/", views.seance_presences, name="seance_presences"),
     path("seances/<int:pk>/probleme/", views.seance_probleme, name="seance_probleme"),
     path("seances/<int:pk>/contrat/", views.seance_contrat, name="seance_contrat"),
@@ -26,4 +28,5 @@ urlpatterns = [
         name="seance_apprentissages",
     ),
     path("seances/<int:pk>/regulation/", views.seance_regulation, name="seance_regulation"),
+    path("seances/<int:pk>/evaluation/", views.seance_evaluation, name="seance_evaluation"),
 ]

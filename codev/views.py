@@ -2,7 +2,8 @@
 
 Every lookup is restricted to the request's user in the role the page needs: a group
 is seen by its animateur and its members, acted on by its animateur only, and a séance's
-runner is opened by the group's animateur only. Anything else answers 404, never 403,
+runner is opened by the group's animateur only, and a séance's four-A evaluation by the
+group's members only. Anything else answers 404, never 403,
 so that ids of other groups do not leak. Only creating a group needs a role (animateur):
 without it, 403. Rules (size, cycle, rotation, the runner's state) live in ``services``;
 their refusals come back as French errors on the form that caused them.
@@ -27,6 +28,7 @@ from .forms import (
     AttendanceForm,
     ClientForm,
     ContratForm,
+    EvaluationForm,
     GroupeForm,
     LearningsForm,
     NextPhaseForm,
@@ -36,7 +38,17 @@ from .forms import (
     RescheduleForm,
     SuiviForm,
 )
-from .models import MAX_MEMBRES, PHASES, Groupe, Membre, Phase, PlanAction, Seance, phase_durations
+from .models import (
+    MAX_MEMBRES,
+    PHASES,
+    EvaluationRendue,
+    Groupe,
+    Membre,
+    Phase,
+    PlanAction,
+    Presence,
+    Seance,
+)
 
 
 def groupes_of(user):
@@ -137,10 +149,59 @@ def groupe_create(request):
     )
 
 
-def _seance_rows(groupe, seances, membres, is_animateur, user, bound):
+@login_required
+def groupe_edit(request, pk):
+    """The animateur changes the group's settings, the timings of the steps included;
+    the séances to come follow a new length."""
+    groupe = get_object_or_404(_animated(request.user), pk=pk)
+    form = GroupeForm(
+        request.POST or None, instance=groupe, action=reverse("codev:groupe_edit", args=[pk])
+    )
+    if request.method == "POST" and form.is_valid():
+        groupe = form.save()
+        if "duree" in form.changed_data:
+            services.follow_group_duration(groupe)
+        messages.success(request, "Groupe enregistré.")
+        return redirect(groupe)
+    return render(
+        request,
+        "codev/groupe_form.html",
+        {
+            "page_title": f"Modifier le groupe « {groupe.nom} »",
+            "form": form,
+            "groupe": groupe,
+            "max_membres": MAX_MEMBRES,
+        },
+    )
+
+
+def _my_evaluations(moi, seances):
+    """For a member: the séances they may evaluate now, and those they have evaluated
+    (two queries whatever the number of séances)."""
+    if moi is None:
+        return set(), set()
+    done = set(EvaluationRendue.objects.filter(membre=moi).values_list("seance_id", flat=True))
+    presences = {}
+    for seance_id, membre_id, present in Presence.objects.filter(
+        seance__in=[s.pk for s in seances]
+    ).values_list("seance_id", "membre_id", "present"):
+        presences.setdefault(seance_id, {})[membre_id] = present
+    possible = set()
+    for seance in seances:
+        present = services.counts_as_present(presences.get(seance.pk, {}), moi.pk)
+        on_day = _members_on([moi], seance.jour)
+        if present and on_day and seance.pk not in done and services.evaluation_open(seance):
+            possible.add(seance.pk)
+    return possible, done
+
+
+def _seance_rows(groupe, seances, membres, is_animateur, user, bound, evaluations=None):
     """Each séance with its client and, for the animateur, the forms that still apply
     (no queries: members and séances are loaded once)."""
     by_pk = {m.pk: m for m in membres}
+    moi = next((m for m in membres if m.cadre.user_id == user.pk), None)
+    possible, done = _my_evaluations(moi, seances)
+    figures = (evaluations or {}).get("seances", {})
     rows = []
     for seance in seances:
         client = by_pk.get(seance.client_id)
@@ -150,6 +211,9 @@ def _seance_rows(groupe, seances, membres, is_animateur, user, bound):
             "client_is_me": client is not None and client.cadre.user_id == user.pk,
             "open": _is_open(seance),
             "en_cours": bool(seance.phase) and not seance.terminee_le,
+            "a_evaluer": seance.pk in possible,
+            "evaluee": seance.pk in done,
+            "evaluation": figures.get(seance.pk),
         }
         refused = ("client", seance.pk) in bound or ("reschedule", seance.pk) in bound
         if is_animateur and (row["open"] or refused):
@@ -186,6 +250,8 @@ def _groupe_context(request, groupe, bound=None):
         ).order_by("numero")
     )
     moi = next((m for m in membres if m.cadre.user_id == user.pk), None)
+    # The four A: aggregates for the animateur only; members see what they may answer.
+    evaluations = services.evaluation_figures(groupe.seances.all()) if anime else None
     context = {
         "page_title": groupe.nom,
         "groupe": groupe,
@@ -194,8 +260,14 @@ def _groupe_context(request, groupe, bound=None):
         "nb_actifs": len(actifs),
         "max_membres": MAX_MEMBRES,
         "complet": len(actifs) >= MAX_MEMBRES,
-        "rows": _seance_rows(groupe, seances, membres, anime, user, bound),
+        "rows": _seance_rows(groupe, seances, membres, anime, user, bound, evaluations),
+        "evaluation_cycle": evaluations["cycle"] if evaluations else None,
+        "min_reponses": services.MIN_ANSWERS,
         "moi": moi,
+        "deroule": [
+            {"label": Phase(value).label, "minutes": minutes}
+            for value, minutes in groupe.phase_minutes().items()
+        ],
     }
     if moi is not None:
         # A member reads their own action plans only: the others' stay in the group.
@@ -209,7 +281,10 @@ def _groupe_context(request, groupe, bound=None):
             action=reverse("codev:membre_add", args=[groupe.pk])
         )
         if not seances:
-            context["cycle_preview"] = services.cycle_dates(groupe)
+            preview = services.cycle_dates(groupe)
+            context["cycle_preview"] = preview
+            # Fewer séances than members: some would not be client in this cycle.
+            context["cycle_court"] = bool(preview) and len(preview) < len(actifs)
     return context
 
 
@@ -399,7 +474,7 @@ def _runner_context(request, seance, bound=None):
     presents = [m for m in membres if presences.get(m.pk, True)]
     apprentissages = {a.membre_id: a.texte for a in seance.apprentissages.all()}
     plan = _plan_of(seance)
-    durations = phase_durations()
+    durations = seance.phase_minutes()
     index = seance.phase_index
     closed = seance.terminee_le is not None
     action = {
@@ -413,6 +488,7 @@ def _runner_context(request, seance, bound=None):
             "suivi",
             "apprentissages",
             "regulation",
+            "pause",
         )
     }
     steps = [
@@ -452,16 +528,27 @@ def _runner_context(request, seance, bound=None):
         "total_minutes": sum(durations.values()),
     }
     if seance.phase and not closed:
-        fin = seance.phase_fin()
-        left = (fin - now).total_seconds()
+        # While paused, the clocks show the time left when the pause began.
+        paused = seance.en_pause_depuis
+        clock = paused or now
+        fin, fin_seance = seance.phase_fin(), seance.fin_prevue()
+        left = (fin - clock).total_seconds()
         context.update(
             phase_end=fin.isoformat(timespec="milliseconds"),
-            server_now=now.isoformat(timespec="milliseconds"),
+            seance_end=fin_seance.isoformat(timespec="milliseconds") if fin_seance else "",
+            server_now=clock.isoformat(timespec="milliseconds"),
+            paused=bool(paused),
+            pause_url=action["pause"],
             phase_hint=PHASE_HINTS[Phase(seance.phase)],
             phase_minutes=durations[seance.phase],
             overrun=left < 0,
             remaining=_remaining(left),
         )
+        if fin_seance:
+            left_overall = (fin_seance - clock).total_seconds()
+            context.update(
+                overall_overrun=left_overall < 0, overall_remaining=_remaining(left_overall)
+            )
     if closed or context["cancelled"]:
         button = None
     elif index < 0:
@@ -480,6 +567,9 @@ def _runner_context(request, seance, bound=None):
             action=action["presences"],
         )
     if closed:
+        figures = services.evaluation_figures(Seance.objects.filter(pk=seance.pk))
+        context["evaluation"] = figures["seances"].get(seance.pk, {"reponses": 0})
+        context["min_reponses"] = services.MIN_ANSWERS
         return context
     # The forms of the current phase only; what is saved stays visible below.
     phase = seance.phase
@@ -526,6 +616,24 @@ def _back_to_runner(seance, anchor=""):
 @login_required
 def seance_runner(request, pk):
     return _runner_page(request, _runner_seance(request.user, pk))
+
+
+@login_required
+@require_POST
+def seance_pause(request, pk):
+    """Pause the countdowns, or resume them (the button says which)."""
+    seance = _runner_seance(request.user, pk)
+    try:
+        if request.POST.get("reprendre"):
+            services.resume(seance)
+            messages.info(request, "La séance reprend : le compte à rebours repart.")
+        else:
+            services.pause(seance)
+            messages.info(request, "Séance en pause : le compte à rebours est arrêté.")
+    except ValidationError as error:
+        for message in _messages_of(error):
+            messages.error(request, message)
+    return _back_to_runner(seance)
 
 
 @login_required
@@ -699,3 +807,56 @@ def seance_regulation(request, pk):
     services.record_content(seance, note_regulation=form.cleaned_data["note_regulation"])
     messages.success(request, "Appréciation du groupe enregistrée.")
     return _back_to_runner(seance, "regulation")
+
+
+# --- The four-A evaluation (members) ---------------------------------------------
+
+
+@login_required
+def seance_evaluation(request, pk):
+    """A member present at the séance answers the four A, once, anonymously."""
+    seance = get_object_or_404(
+        Seance.objects.select_related("groupe")
+        .filter(groupe__membres__cadre__user=request.user)
+        .distinct(),
+        pk=pk,
+    )
+    membre = seance.groupe.membres.select_related("cadre").get(cadre__user=request.user)
+    done = EvaluationRendue.objects.filter(seance=seance, membre=membre).exists()
+    allowed = services.may_evaluate(seance, membre)
+    is_open = services.evaluation_open(seance)
+    form = None
+    if allowed and is_open and not done:
+        form = EvaluationForm(
+            request.POST or None, action=reverse("codev:seance_evaluation", args=[pk])
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.answer_evaluation(seance, membre, **form.cleaned_data)
+            except ValidationError as error:
+                form.add_service_error(error)
+            else:
+                messages.success(
+                    request,
+                    "Merci : votre réponse anonyme est enregistrée. L'animateur ne voit que "
+                    "les résultats d'ensemble.",
+                )
+                return _to_groupe(seance.groupe_id, f"seance-{seance.pk}")
+    elif request.method == "POST":
+        messages.error(request, "Votre réponse n'a pas été enregistrée.")
+    return render(
+        request,
+        "codev/seance_evaluation.html",
+        {
+            "page_title": f"Évaluer la séance n° {seance.numero} – {seance.groupe.nom}",
+            "crumb": f"Évaluer la séance n° {seance.numero}",
+            "seance": seance,
+            "groupe": seance.groupe,
+            "form": form,
+            "done": done,
+            "allowed": allowed,
+            "is_open": is_open,
+            "fenetre_jours": services.EVALUATION_WINDOW.days,
+            "min_reponses": services.MIN_ANSWERS,
+        },
+    )

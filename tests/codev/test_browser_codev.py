@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from cadres.models import Role
 from cadres.services import grant_role
-from codev.models import Groupe, PlanAction, Seance
+from codev import services
+from codev.models import EvaluationSeance, Groupe, PlanAction, Seance
 from tests.browser import sign_in, sign_out
-from tests.factories import StructureFactory, UserFactory, make_cadre_user
+from tests.factories import GroupeFactory, StructureFactory, UserFactory, make_cadre_user
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
@@ -63,7 +64,7 @@ def test_animateur_runs_a_seance_and_the_client_finds_the_action_plan(page):
     page.select_option("#id_mode", label="Présentiel")
     page.fill("#id_lieu", "Place Beauvau, salle Lépine")
     page.fill("#id_date_debut", start.isoformat())
-    page.fill("#id_date_fin", (start + timedelta(days=120)).isoformat())
+    page.fill("#id_date_fin", (start + timedelta(days=200)).isoformat())
     page.fill("#id_rythme_semaines", "3")
     page.fill("#id_nb_seances_cible", "3")
     page.fill("#id_heure", "14:00")
@@ -181,3 +182,72 @@ def test_animateur_runs_a_seance_and_the_client_finds_the_action_plan(page):
     assert plans.get_by_text("Désigner deux référents de l'outil.").is_visible()
     assert page.get_by_role("link", name="Animer la séance n° 2").count() == 0
     shot(page, "07-client")
+
+
+def test_the_runner_announces_an_overrun_pauses_and_members_evaluate(page):
+    """Time left in the phase and in the séance, the overrun shown and announced in the
+    polite live region, the pause that freezes the clocks; then a member present answers
+    the four-A evaluation, once."""
+    animateur = UserFactory(first_name="Arnaud", last_name="Fabre")
+    grant_role(animateur, Role.Kind.ANIMATEUR)
+    groupe = GroupeFactory(nom="Codev des directeurs", animateur=animateur)
+    membres = [services.add_member(groupe, make_cadre_user()) for _ in range(3)]
+    services.generate_cycle(groupe)
+    seance = groupe.seances.get(numero=1)
+    services.next_phase(seance)
+    # Fifteen seconds left in the opening round, begun with the séance.
+    begun = timezone.now() - timedelta(minutes=10) + timedelta(seconds=15)
+    Seance.objects.filter(pk=seance.pk).update(phase_debut=begun, commencee_le=begun)
+
+    page.goto(f"/codev/seances/{seance.pk}/")
+    sign_in(page, animateur.email)
+    page.wait_for_url(f"**/codev/seances/{seance.pk}/")
+    live = page.locator("[data-announce]")
+    assert live.get_attribute("aria-live") == "polite"
+    assert page.locator("[data-overrun-alert]").is_hidden()
+    overall = page.locator("[data-countdown-seance]")
+    assert overall.inner_text().startswith("1:50:") or overall.inner_text() == "1:49:59"
+    page.wait_for_function(
+        "() => document.querySelector('[data-announce]').textContent.includes('dépasse')",
+        timeout=25000,
+    )
+    assert live.inner_text() == (
+        "La phase « Tour d'ouverture : suivi du dernier plan d'action » dépasse le temps prévu."
+    )
+    assert page.locator("[data-overrun-alert]").is_visible()
+    assert page.locator("[data-countdown]").inner_text().startswith("Temps écoulé (+")
+    shot(page, "10-depassement")
+
+    # Pause: the clocks stop.
+    page.get_by_role("button", name="Mettre en pause").click()
+    page.get_by_text("Séance en pause : le compte à rebours est arrêté.").wait_for()
+    frozen = page.locator("[data-countdown]").inner_text()
+    page.wait_for_timeout(1500)
+    assert page.locator("[data-countdown]").inner_text() == frozen
+    shot(page, "11-pause")
+    page.get_by_role("button", name="Reprendre").click()
+    page.get_by_text("La séance reprend").wait_for()
+
+    # Closed: a member present evaluates it from the group's page.
+    while not Seance.objects.get(pk=seance.pk).terminee_le:
+        services.next_phase(seance)
+    sign_out(page)
+    member = membres[1].cadre
+    page.goto(f"/codev/groupes/{groupe.pk}/")
+    sign_in(page, member.email)
+    page.wait_for_url(f"**/codev/groupes/{groupe.pk}/")
+    page.get_by_role("link", name="Évaluer la séance n° 1").click()
+    for question, answer in (
+        ("Appréciation", "4 – bien"),
+        ("Attentes", "5 – tout à fait"),
+        ("Apprentissages", "3 – moyennement"),
+        ("Applications", "4 – bien"),
+    ):
+        page.get_by_role("group", name=question).get_by_text(answer, exact=True).click()
+    shot(page, "12-evaluation")
+    page.get_by_role("button", name="Envoyer ma réponse anonyme").click()
+    page.get_by_text("Merci : votre réponse anonyme est enregistrée.").wait_for()
+    assert page.get_by_role("link", name="Évaluer la séance n° 1").count() == 0
+    answer = EvaluationSeance.objects.get(seance=seance)
+    assert (answer.appreciation, answer.attentes, answer.apprentissages) == (4, 5, 3)
+    assert answer.applications == 4

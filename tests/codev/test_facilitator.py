@@ -29,6 +29,16 @@ pytestmark = pytest.mark.django_db
 LIST = reverse("codev:groupes")
 CREATE = reverse("codev:groupe_create")
 FR_HOLIDAYS = holidays.country_holidays("FR", years=range(2025, 2040))
+# The default timings of a 2-hour séance.
+DEFAULT_MINUTES = {
+    "ouverture": 10,
+    "expose": 10,
+    "clarification": 15,
+    "contrat": 5,
+    "exploration": 40,
+    "synthese": 20,
+    "apprentissage": 20,
+}
 
 
 def text(response):
@@ -90,6 +100,7 @@ def form_data(structure, **overrides):
         "nom": "Codev des nouveaux directeurs",
         "theme": "Prendre son poste",
         "structure": structure.pk,
+        "animation": "interne",
         "mode": "presentiel",
         "lieu": "Place Beauvau, salle Lépine",
         "lien_visio": "",
@@ -99,6 +110,7 @@ def form_data(structure, **overrides):
         "nb_seances_cible": "6",
         "heure": "09:30",
         "duree": "120",
+        **{f"duree_{phase}": str(minutes) for phase, minutes in DEFAULT_MINUTES.items()},
     }
     data.update(overrides)
     return data

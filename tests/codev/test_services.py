@@ -274,7 +274,7 @@ def test_cycle_dates_move_to_the_next_working_day(date_debut, date_fin, rythme, 
 
 
 def test_cycle_dates_of_a_group_with_the_default_hour():
-    groupe = Groupe(date_debut=date(2028, 1, 3), date_fin=date(2028, 1, 31))
+    groupe = Groupe(date_debut=date(2028, 1, 3), date_fin=date(2028, 1, 31), nb_seances_cible=4)
     starts = services.cycle_dates(groupe)
     assert {timezone.localtime(s).time() for s in starts} == {time(14, 0)}
 
@@ -656,10 +656,10 @@ def test_default_phase_durations_make_two_hours(planned):
     assert sum(durations.values()) == 120
 
 
-def test_phase_end_follows_the_settings(planned, settings):
+def test_phase_end_follows_the_groups_timings(planned):
     minutes = {"ouverture": 5, "expose": 12, "clarification": 18, "contrat": 7}
     minutes |= {"exploration": 45, "synthese": 25, "apprentissage": 8}
-    settings.CODEV_PHASE_MINUTES = minutes
+    Groupe.objects.filter(pk=planned["groupe"].pk).update(durees_phases=minutes)
     seance = planned["seances"][0]
     for phase in PHASE_ORDER:
         services.next_phase(seance)
