@@ -14,10 +14,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, IntegerField, Min, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
 from import_export import fields, resources
 
 from cadres.exports import StreamingExportMixin
@@ -25,7 +27,7 @@ from cadres.perimeter import PerimeterAdminMixin
 
 from . import rules, services
 from .forms import REQUEST_FIELDS, DaysField, format_days
-from .models import Convention, Immersion, JourImmersion, Signature
+from .models import Convention, Immersion, JourImmersion, Signataire, Signature
 
 S = Immersion.Statut
 WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
@@ -44,11 +46,11 @@ def annotate_list(queryset, today=None):
     current = Signature.objects.filter(
         convention__immersion=OuterRef("pk"), convention__annulee_le__isnull=True
     )
-    used = JourImmersion.objects.filter(
+    used = JourImmersion.objects.counting().filter(
         immersion__cadre=OuterRef("cadre"),
         date__gte=today - rules.FENETRE,
         date__lt=today + rules.FENETRE,
-    ).exclude(immersion__statut__in=Immersion.NOT_COUNTING)
+    )
     first = (
         JourImmersion.objects.filter(immersion=OuterRef("pk"))
         .order_by()
@@ -83,6 +85,8 @@ class ImmersionAdminForm(forms.ModelForm):
             "accord_delai_court",
             "statut",
             "motif_decision",
+            "ordre_mission_numero",
+            "ordre_mission_date",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -217,7 +221,7 @@ def signatures_html(signatures):
         (
             (
                 s.get_partie_display(),
-                s.nom,
+                f"{s.nom} ({s.fonction})" if s.fonction else s.nom,
                 (
                     f"signée le {timezone.localtime(s.signe_le):%d/%m/%Y à %H:%M}"
                     if s.signe_le
@@ -264,6 +268,20 @@ class ConventionInline(admin.TabularInline):
         return format_html('<a href="{}">Télécharger la version {}</a>', url, obj.version)
 
 
+class SignataireInline(admin.TabularInline):
+    """Further signatories of a party (the employer's HR beside the line manager...).
+    Saved through ``services.update`` with the rest: as they are stated in the
+    convention, a change makes a new version to be signed again."""
+
+    model = Signataire
+    fields = ["partie", "nom", "fonction", "email"]
+    extra = 0
+    verbose_name_plural = (
+        "signataires supplémentaires (en plus des représentants ; une partie a signé "
+        "lorsque tous ses signataires ont signé)"
+    )
+
+
 # --- Immersion --------------------------------------------------------------------
 
 
@@ -307,6 +325,7 @@ class ImmersionAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin
                     "projet_professionnel",
                     ("recue_le", "accord_delai_court"),
                     "jours",
+                    "deplacement",
                 ]
             },
         ),
@@ -331,24 +350,46 @@ class ImmersionAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin
             "Décision",
             {"fields": ["echeance", "statut", "motif_decision", "decidee_par", "decidee_le"]},
         ),
+        (
+            "Ordre de mission et réalisation",
+            {
+                "description": "L'ordre de mission ne figure pas dans la convention : "
+                "l'enregistrer n'annule aucune signature. Avec un déplacement, il est requis "
+                "pour commencer l'immersion.",
+                "fields": [
+                    ("ordre_mission_numero", "ordre_mission_date"),
+                    "commencee_le",
+                    "realisation",
+                ],
+            },
+        ),
     ]
 
     def get_queryset(self, request):
         return annotate_list(super().get_queryset(request).select_related("cadre__structure"))
 
     def get_readonly_fields(self, request, obj=None):
-        fields = ["etat_convention", "echeance", "decidee_par", "decidee_le"]
+        fields = [
+            "etat_convention",
+            "echeance",
+            "decidee_par",
+            "decidee_le",
+            "commencee_le",
+            "realisation",
+        ]
         if obj is not None:
             fields.append("cadre")  # an immersion does not move to another agent
         return fields
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            return self.fieldsets[1:]
+            return self.fieldsets[1:-1]
         return self.fieldsets
 
     def get_inlines(self, request, obj):
-        return [JourImmersionInline, ConventionInline] if obj is not None else []
+        if obj is None:
+            return [SignataireInline]
+        return [SignataireInline, JourImmersionInline, ConventionInline]
 
     # --- Columns --------------------------------------------------------------------
 
@@ -394,49 +435,62 @@ class ImmersionAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin
 
     @admin.display(description="état de la convention")
     def etat_convention(self, obj):
-        convention = (
-            obj.conventions.filter(annulee_le__isnull=True)
-            .defer("pdf")
-            .prefetch_related("signatures")
-            .order_by("-version")
-            .first()
-        )
+        """The signatures party by party, the start gate's alert (who has not signed,
+        by name and role; a missing ordre de mission) and the buttons that act on
+        them. The buttons post the change form to their own URL (``formaction``)."""
+        convention = services.current_convention_light(obj)
         if convention is None:
             return "Pas encore de convention : elle est générée à l'accord de la hiérarchie."
+        gate = services.gate_to_show(obj, convention)
         signatures = list(convention.signatures.all())
-        pending = [s for s in signatures if not s.signe_le]
-        items = signatures_html(signatures)
-        if pending:
-            return format_html(
-                '<div role="alert" style="border-left:6px solid #ce0500;padding:.5rem 1rem">'
-                "<strong>⚠ Convention v{} pas encore signée par toutes les parties "
-                "({} / {}) : l'immersion ne peut pas commencer.</strong><ul>{}</ul></div>",
-                convention.version,
-                len(signatures) - len(pending),
-                len(signatures),
-                items,
-            )
-        return format_html(
-            "<strong>Convention v{} signée par les {} parties.</strong><ul>{}</ul>",
-            convention.version,
-            len(signatures),
-            items,
+        return render_to_string(
+            "admin/immersion/etat_convention.html",
+            {
+                "immersion": obj,
+                "convention": convention,
+                "parties": convention.parties(),
+                "signees": sum(1 for s in signatures if s.signe_le),
+                "total": len(signatures),
+                "gate": gate,
+                "admin": True,
+                "start_url": reverse("admin:immersion_immersion_start", args=[obj.pk]),
+                "can_start": gate is None and obj.statut == S.SIGNEE and not obj.commencee_le,
+                "renew_url": "admin:immersion_immersion_renew_link",
+            },
         )
 
     # --- Saving through the services ---------------------------------------------------
 
     def save_model(self, request, obj, form, change):
+        # Everything is saved by save_related, through the services, once the
+        # signatories' inline is known too: one change, at most one new version.
+        pass
+
+    def save_related(self, request, form, formsets, change):
         data = form.cleaned_data
-        statut = data.get("statut") or obj.statut
+        statut = data.get("statut") or form.instance.statut
         motif = data.get("motif_decision") or ""
+        signataires = None
+        for formset in formsets:
+            if formset.model is Signataire and formset.has_changed():
+                signataires = [
+                    {k: f.cleaned_data[k] for k in ("partie", "nom", "fonction", "email")}
+                    for f in formset.forms
+                    if f.cleaned_data and not f.cleaned_data.get("DELETE")
+                ]
         try:
             with transaction.atomic():  # a refusal leaves nothing half-done
-                self._save_through_services(request, obj, form, change, statut, motif)
+                self._save_through_services(
+                    request, form.instance, form, change, statut, motif, signataires
+                )
         except ValidationError as error:
             # Another délégué got there first, or the data moved meanwhile: nothing is kept.
             messages.error(request, " ".join(error.messages))
+        # No inline saves itself (the services did it all): nothing for the change log.
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
-    def _save_through_services(self, request, obj, form, change, statut, motif):
+    def _save_through_services(self, request, obj, form, change, statut, motif, signataires):
         data = form.cleaned_data
         if not change:
             created = services.submit(
@@ -445,6 +499,7 @@ class ImmersionAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin
                 by=request.user,
                 accord_delai_court=data.get("accord_delai_court", False),
                 recue_le=data["recue_le"],
+                signataires=signataires or (),
                 **{f: data[f] for f in REQUEST_FIELDS},
             )
             obj.pk = created.pk
@@ -454,40 +509,46 @@ class ImmersionAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin
             return
         stored = Immersion.objects.get(pk=obj.pk)
         before = stored.current_convention()
-        editable = [*REQUEST_FIELDS, "recue_le", "accord_delai_court", "motif_decision"]
+        editable = [
+            *REQUEST_FIELDS,
+            "recue_le",
+            "accord_delai_court",
+            "motif_decision",
+            "ordre_mission_numero",
+            "ordre_mission_date",
+        ]
         changes = {f: data[f] for f in form.changed_data if f in editable}
         if statut != stored.statut:
             changes.pop("motif_decision", None)  # recorded with the decision
         days = data["jours"] if "jours" in form.changed_data else None
-        if changes or days is not None:
-            after = services.update(stored, days=days, **changes)
+        if changes or days is not None or signataires is not None:
+            after = services.update(stored, days=days, signataires=signataires, **changes)
             if before is not None and after is not None and after.pk != before.pk:
-                messages.warning(
-                    request,
-                    f"La convention change : la version {after.version} remplace la "
-                    f"version {before.version}, dont les signatures sont annulées. "
-                    "Les parties sont invitées à signer la nouvelle version.",
-                )
+                self._new_version_message(request, before, after)
+            elif before is not None and stored.current_convention() is None:
+                self._new_version_message(request, before, None)
         if statut != stored.statut:
             self._decide(request, stored, statut, motif)
+
+    def _new_version_message(self, request, before, after):
+        nouvelle = f"la version {after.version}" if after else "une nouvelle version"
+        messages.warning(
+            request,
+            f"La convention change : {nouvelle} remplace la version {before.version}, dont "
+            "les signatures sont annulées. Les parties sont invitées à signer la nouvelle "
+            "version.",
+        )
 
     def _decide(self, request, immersion, statut, motif):
         services.decide(immersion, statut, motif, by=request.user)
         if statut == S.ACCEPTEE:
             messages.info(
                 request,
-                "Accord enregistré : la convention est générée et envoyée aux trois parties "
+                "Accord enregistré : la convention est générée et envoyée aux parties "
                 "pour signature.",
             )
         else:
             messages.info(request, "La décision motivée est enregistrée et notifiée à l'agent.")
-
-    def save_related(self, request, form, formsets, change):
-        # Days and conventions are written by the services, never by the (read-only)
-        # inlines: nothing of theirs is saved.
-        form.save_m2m()
-        for formset in formsets:
-            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     # --- PDF of a version ------------------------------------------------------------
 
@@ -498,8 +559,58 @@ class ImmersionAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin
                 self.admin_site.admin_view(self.convention_pdf_view),
                 name="immersion_immersion_convention_pdf",
             ),
+            path(
+                "<int:pk>/commencer/",
+                self.admin_site.admin_view(require_POST(self.start_view)),
+                name="immersion_immersion_start",
+            ),
+            path(
+                "<int:pk>/signature/<int:signature_pk>/renouveler/",
+                self.admin_site.admin_view(require_POST(self.renew_link_view)),
+                name="immersion_immersion_renew_link",
+            ),
             *super().get_urls(),
         ]
+
+    def _changeable(self, request, pk):
+        immersion = self.get_object(request, str(pk))  # 404 outside the perimeter
+        if immersion is None:
+            raise Http404("Cette immersion n'existe pas.")
+        if not self.has_change_permission(request, immersion):
+            raise PermissionDenied
+        return immersion
+
+    def start_view(self, request, pk):
+        """Mark started, through the service (refused while someone has not signed)."""
+        immersion = self._changeable(request, pk)
+        try:
+            services.start(immersion)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Le début de l'immersion est enregistré.")
+        return HttpResponseRedirect(reverse("admin:immersion_immersion_change", args=[pk]))
+
+    def renew_link_view(self, request, pk, signature_pk):
+        """A new 30-day link for a signatory of the current version; the old one dies."""
+        immersion = self._changeable(request, pk)
+        signature = Signature.objects.filter(
+            convention__immersion=immersion, pk=signature_pk
+        ).first()
+        if signature is None:
+            raise Http404("Ce signataire n'existe pas.")
+        try:
+            signature = services.renew_link(signature, by=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                f"Un nouveau lien, valable jusqu'au "
+                f"{timezone.localtime(signature.expire_le):%d/%m/%Y}, est envoyé à "
+                f"{signature.nom} ({signature.email}) ; l'ancien ne fonctionne plus.",
+            )
+        return HttpResponseRedirect(reverse("admin:immersion_immersion_change", args=[pk]))
 
     def convention_pdf_view(self, request, pk, convention_pk):
         immersion = self.get_object(request, str(pk))  # 404 outside the perimeter

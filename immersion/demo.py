@@ -39,4 +39,5 @@ def seed(rng):
         accueil_representant_email="paul.mercier@gironde.demo.gouv.fr",
         employeur_representant_nom="Denise Délégué",
         employeur_representant_email="delegue.interieur@demo.gouv.fr",
+        deplacement=True,  # Bordeaux: en mission, an ordre de mission before the first day
     )

@@ -11,7 +11,8 @@ def sections(scope):
     immersions = scope.filter(Immersion.objects.all(), "cadre__structure")
     by_status = dict(immersions.values("statut").annotate(n=Count("pk")).values_list("statut", "n"))
     days = (
-        JourImmersion.objects.filter(immersion__in=immersions.counting())
+        JourImmersion.objects.counting()
+        .filter(immersion__in=immersions)
         .filter(scope.dates_in_period("date"))
         .count()
     )

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from cadres.forms import PortalFormMixin
 
-from .models import Retour
+from .models import Immersion, Retour
 
 DAYS_HELP = (
     "Un jour par ligne, au format jj/mm/aaaa (par exemple 14/06/2027). Les jours peuvent "
@@ -77,6 +77,7 @@ REQUEST_FIELDS = [
     "accueil_representant_email",
     "employeur_representant_nom",
     "employeur_representant_email",
+    "deplacement",
 ]
 
 
@@ -126,6 +127,12 @@ class ImmersionRequestForm(PortalFormMixin, forms.Form):
     employeur_representant_email = forms.EmailField(
         label="Courriel du représentant de votre administration"
     )
+    deplacement = forms.BooleanField(
+        label="L'immersion implique un déplacement hors de ma résidence administrative",
+        required=False,
+        help_text="Vous êtes alors en mission : un ordre de mission doit être établi avant le "
+        "premier jour, pour la prise en charge de vos frais de déplacement.",
+    )
     jours = DaysField()
 
     def request_data(self):
@@ -133,10 +140,24 @@ class ImmersionRequestForm(PortalFormMixin, forms.Form):
 
 
 class FeedbackForm(PortalFormMixin, forms.Form):
-    """End-of-immersion feedback, the agent's or the tutor's."""
+    """End-of-immersion feedback, the agent's or the tutor's. The first one also says
+    whether the immersion was done, and which days were missed (the rules on the
+    answer are the service's)."""
 
     submit_label = "Envoyer mon retour"
 
+    realisation = forms.ChoiceField(
+        label="L'immersion a-t-elle eu lieu ?",
+        choices=Immersion.Realisation.choices,
+        widget=forms.RadioSelect,
+    )
+    jours_manques = forms.TypedMultipleChoiceField(
+        label="Jours manqués",
+        required=False,
+        coerce=lambda value: datetime.strptime(value, "%Y-%m-%d").date(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Si l'immersion a été effectuée en partie : cochez les jours manqués.",
+    )
     confirme_projet = forms.ChoiceField(
         label="L'immersion a-t-elle confirmé le projet professionnel ?",
         choices=Retour.Confirmation.choices,
@@ -148,3 +169,22 @@ class FeedbackForm(PortalFormMixin, forms.Form):
         max_length=5000,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+
+    def __init__(self, *args, immersion, **kwargs):
+        super().__init__(*args, **kwargs)
+        if immersion.realisation:
+            # Told once, by the first feedback in.
+            del self.fields["realisation"], self.fields["jours_manques"]
+        else:
+            self.fields["jours_manques"].choices = [
+                (day.isoformat(), f"{day:%d/%m/%Y}") for day in sorted(immersion.dates)
+            ]
+
+    def feedback_data(self):
+        data = self.cleaned_data
+        return {
+            "confirme_projet": data["confirme_projet"],
+            "suite": data.get("suite", ""),
+            "realisation": data.get("realisation", ""),
+            "jours_manques": data.get("jours_manques", []),
+        }

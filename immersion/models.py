@@ -2,6 +2,7 @@
 three-party convention in versions, the signatures by link, the end feedback."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 
@@ -30,6 +31,11 @@ class Immersion(models.Model):
         TERMINEE = "terminee", "Terminée"
         ANNULEE = "annulee", "Annulée"
 
+    class Realisation(models.TextChoices):
+        EFFECTUEE = "effectuee", "Effectuée en totalité"
+        PARTIELLE = "partielle", "Effectuée en partie (des jours manqués)"
+        NON_EFFECTUEE = "non_effectuee", "Non effectuée"
+
     NOT_COUNTING = (Statut.REFUSEE, Statut.ANNULEE)
     DECISIONS = (Statut.ACCEPTEE, Statut.REFUSEE, Statut.REPORTEE)
 
@@ -57,6 +63,16 @@ class Immersion(models.Model):
         "représentant de l'administration d'emploi", max_length=150
     )
     employeur_representant_email = models.EmailField("courriel du représentant de l'employeur")
+    # Stated in the convention: the agent is "en mission"; with travel, its costs are
+    # paid as for a mission and an ordre de mission must exist before the first day.
+    deplacement = models.BooleanField(
+        "l'immersion implique un déplacement (frais de mission)", default=False
+    )
+    # The order itself is issued later, outside the convention: recording it voids nothing.
+    ordre_mission_numero = models.CharField(
+        "numéro de l'ordre de mission", max_length=50, blank=True
+    )
+    ordre_mission_date = models.DateField("ordre de mission établi le", null=True, blank=True)
     recue_le = models.DateField("demande reçue le")
     # Made less than 3 months ahead: only with the hierarchy's agreement.
     accord_delai_court = models.BooleanField(
@@ -72,6 +88,11 @@ class Immersion(models.Model):
         related_name="+",
     )
     decidee_le = models.DateTimeField("décidée le", null=True, blank=True)
+    commencee_le = models.DateTimeField("commencée le", null=True, blank=True)
+    # Recorded with the first end-of-immersion feedback (the missed days on the days).
+    realisation = models.CharField(
+        "réalisation", max_length=15, choices=Realisation.choices, blank=True
+    )
     cree_le = models.DateTimeField("créée le", auto_now_add=True)
 
     objects = ImmersionQuerySet.as_manager()
@@ -88,6 +109,17 @@ class Immersion(models.Model):
     def get_absolute_url(self):
         return reverse("immersion:detail", args=[self.pk])
 
+    def clean(self):
+        super().clean()
+        if bool(self.ordre_mission_numero.strip()) != bool(self.ordre_mission_date):
+            raise ValidationError(
+                "Un ordre de mission s'enregistre avec son numéro et sa date, ou pas du tout."
+            )
+
+    @property
+    def ordre_mission_emis(self):
+        return bool(self.ordre_mission_numero and self.ordre_mission_date)
+
     @property
     def dates(self):
         return [jour.date for jour in self.jours.all()]
@@ -96,9 +128,20 @@ class Immersion(models.Model):
         return self.conventions.filter(annulee_le__isnull=True).order_by("-version").first()
 
 
+class JourImmersionQuerySet(models.QuerySet):
+    def counting(self):
+        """Days in the 20-days-over-3-years ceiling: those of immersions that count,
+        planned until the feedback is in, then only those actually done."""
+        return self.exclude(immersion__statut__in=Immersion.NOT_COUNTING).exclude(effectue=False)
+
+
 class JourImmersion(models.Model):
     immersion = models.ForeignKey(Immersion, on_delete=models.CASCADE, related_name="jours")
     date = models.DateField("jour")
+    # None: planned, not yet known; set by the end-of-immersion feedback.
+    effectue = models.BooleanField("effectué", null=True, blank=True)
+
+    objects = JourImmersionQuerySet.as_manager()
 
     class Meta:
         verbose_name = "jour d'immersion"
@@ -141,6 +184,25 @@ class Convention(models.Model):
         signatures = list(self.signatures.all())
         return bool(signatures) and all(s.signe_le for s in signatures)
 
+    def parties(self):
+        """Each party with its signatories, in the convention's order; a party has
+        signed when every one of its signatories has."""
+        signatures = sorted(self.signatures.all(), key=lambda s: s.pk)
+        out = []
+        for partie in Signature.Partie:
+            mine = [s for s in signatures if s.partie == partie]
+            if mine:
+                out.append(
+                    {
+                        "partie": partie,
+                        "label": partie.label,
+                        "signatures": mine,
+                        "signee": all(s.signe_le for s in mine),
+                        "en_attente": [s for s in mine if not s.signe_le],
+                    }
+                )
+        return out
+
 
 class Signature(models.Model):
     """A signatory of one version, reached by a personal, expiring, single-use link."""
@@ -153,6 +215,7 @@ class Signature(models.Model):
     convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="signatures")
     partie = models.CharField("partie", max_length=12, choices=Partie.choices)
     nom = models.CharField("signataire", max_length=150)
+    fonction = models.CharField("qualité", max_length=150, blank=True)
     email = models.EmailField("courriel")
     # Random part of the link; the link itself is signed with SECRET_KEY (services).
     nonce = models.CharField(max_length=32, unique=True)
@@ -166,6 +229,33 @@ class Signature(models.Model):
         verbose_name = "signature"
         verbose_name_plural = "signatures"
         ordering = ["convention", "partie"]
+
+    def __str__(self):
+        qualite = f" ({self.fonction})" if self.fonction else ""
+        return f"{self.get_partie_display()} – {self.nom}{qualite}"
+
+
+class Signataire(models.Model):
+    """A further signatory of a party, beside its representative (for example the
+    employer's HR and the line manager): the party has signed when all have."""
+
+    immersion = models.ForeignKey(
+        Immersion, on_delete=models.CASCADE, related_name="autres_signataires"
+    )
+    # The agent signs alone, as the agent: only the two other parties take more.
+    partie = models.CharField(
+        "partie",
+        max_length=12,
+        choices=[(p.value, p.label) for p in Signature.Partie if p != Signature.Partie.AGENT],
+    )
+    nom = models.CharField("signataire", max_length=150)
+    fonction = models.CharField("qualité", max_length=150, blank=True)
+    email = models.EmailField("courriel")
+
+    class Meta:
+        verbose_name = "signataire supplémentaire"
+        verbose_name_plural = "signataires supplémentaires"
+        ordering = ["immersion", "partie", "pk"]
 
     def __str__(self):
         return f"{self.get_partie_display()} – {self.nom}"

@@ -1,14 +1,17 @@
 """Immersion paperwork: request, decision, convention versions, signatures by link,
 reminders and feedback. Views, admin and tasks all call these."""
 
+import enum
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -17,8 +20,9 @@ from accompagnement.services import outbox
 from accompagnement.workflow import check_step
 from cadres.services import enqueue
 
+from . import convention as stated
 from . import rules
-from .models import Convention, Immersion, JourImmersion, Retour, Signature
+from .models import Convention, Immersion, JourImmersion, Retour, Signataire, Signature
 
 LINK_VALIDITY = timedelta(days=30)
 RELANCES = (3, 6, 9)  # days after sending: reminders to a signatory who has not signed
@@ -41,28 +45,15 @@ TRANSITIONS = {
     Immersion.Statut.ANNULEE: set(),
 }
 
-# What the convention states: a change to any of these makes a new version.
-CONVENTION_FIELDS = [
-    "structure_accueil",
-    "lieu",
-    "fonctions_observees",
-    "tuteur_nom",
-    "tuteur_fonction",
-    "accueil_representant_nom",
-    "accueil_representant_email",
-    "employeur_representant_nom",
-    "employeur_representant_email",
-]
-
 
 def _morning(day):
     return timezone.make_aware(datetime.combine(day, time(8, 0)))
 
 
 def other_days(cadre, exclude=None):
-    qs = JourImmersion.objects.filter(immersion__cadre=cadre).exclude(
-        immersion__statut__in=Immersion.NOT_COUNTING
-    )
+    """The agent's days in the ceiling: planned ones, then those done once the
+    feedback is in (``JourImmersionQuerySet.counting``)."""
+    qs = JourImmersion.objects.counting().filter(immersion__cadre=cadre)
     if exclude is not None and exclude.pk:
         qs = qs.exclude(immersion=exclude)
     return list(qs.values_list("date", flat=True))
@@ -78,8 +69,9 @@ def validate(cadre, days, recue_le, accord_delai_court=False, exclude=None):
 
 
 @transaction.atomic
-def submit(cadre, days, *, by=None, accord_delai_court=False, **data):
-    """The agent's request (portal) or one recorded by a délégué (admin)."""
+def submit(cadre, days, *, by=None, accord_delai_court=False, signataires=(), **data):
+    """The agent's request (portal) or one recorded by a délégué (admin).
+    ``signataires``: further signatories, dicts of partie, nom, fonction, email."""
     recue_le = data.pop("recue_le", None) or timezone.localdate()
     validate(cadre, days, recue_le, accord_delai_court)
     immersion = Immersion(
@@ -90,8 +82,27 @@ def submit(cadre, days, *, by=None, accord_delai_court=False, **data):
     JourImmersion.objects.bulk_create(
         [JourImmersion(immersion=immersion, date=d) for d in sorted(set(days))]
     )
+    _set_signataires(immersion, signataires)
     _deadline_reminders(immersion)
     return immersion
+
+
+def _set_signataires(immersion, signataires):
+    """Replace the further signatories (each checked; French errors on refusal)."""
+    rows = [
+        Signataire(
+            immersion=immersion,
+            partie=s["partie"],
+            nom=(s.get("nom") or "").strip(),
+            fonction=(s.get("fonction") or "").strip(),
+            email=(s.get("email") or "").strip().lower(),
+        )
+        for s in signataires
+    ]
+    for row in rows:
+        row.full_clean(exclude=["immersion"])
+    immersion.autres_signataires.all().delete()
+    Signataire.objects.bulk_create(rows)
 
 
 def _deadline_reminders(immersion):
@@ -144,41 +155,27 @@ def decide(immersion, statut, motif="", by=None):
 
 
 def content_fingerprint(immersion):
-    stated = [str(getattr(immersion, f)) for f in CONVENTION_FIELDS]
-    stated += [d.isoformat() for d in sorted(immersion.dates)]
-    stated += [immersion.cadre.nom, immersion.cadre.prenom, immersion.cadre.email]
-    return hashlib.sha256("\x1f".join(stated).encode()).hexdigest()
+    """Fingerprint of what the convention states (``immersion.convention``)."""
+    return stated.fingerprint(stated.stated_content(immersion))
 
 
 def render_pdf(immersion, version):
+    """The PDF states ``stated_content`` and nothing else of the immersion, so that
+    its fingerprint covers everything the document says."""
     from weasyprint import HTML
 
+    content = stated.stated_content(immersion)
     html = render_to_string(
         "immersion/convention.html",
         {
-            "immersion": immersion,
+            "c": content,
+            "parties": stated.parties_for_display(content),
+            "reference": f"IMM-{immersion.pk}",
             "version": version,
-            "jours": sorted(immersion.dates),
             "product_name": settings.PRODUCT_NAME,
         },
     )
     return HTML(string=html).write_pdf()
-
-
-def signatories(immersion):
-    return [
-        (Signature.Partie.AGENT, str(immersion.cadre), immersion.cadre.email),
-        (
-            Signature.Partie.EMPLOYEUR,
-            immersion.employeur_representant_nom,
-            immersion.employeur_representant_email,
-        ),
-        (
-            Signature.Partie.ACCUEIL,
-            immersion.accueil_representant_nom,
-            immersion.accueil_representant_email,
-        ),
-    ]
 
 
 @transaction.atomic
@@ -200,12 +197,10 @@ def prepare_convention(immersion):
         sha256=hashlib.sha256(pdf).hexdigest(),
         contenu=content_fingerprint(immersion),
     )
-    for partie, nom, email in signatories(immersion):
+    for signataire in stated.signatories(immersion):
         signature = Signature.objects.create(
             convention=convention,
-            partie=partie,
-            nom=nom,
-            email=email,
+            **signataire,
             nonce=secrets.token_hex(16),
             expire_le=now + LINK_VALIDITY,
         )
@@ -280,19 +275,69 @@ def signature_url(signature):
     return settings.SITE_URL + reverse("immersion_public:signer", args=[signature_token(signature)])
 
 
-def signature_from_token(token):
-    """The signature a link stands for, or None: forged, voided, expired or used."""
+class Lien(enum.Enum):
+    """What a signature link is worth, for the page that answers it."""
+
+    VALIDE = "valide"
+    INVALIDE = "invalide"  # not one of ours (forged, truncated)
+    EXPIRE = "expire"  # older than 30 days
+    REMPLACE = "remplace"  # renewed: a newer link was sent
+    ANNULE = "annule"  # its version was voided by a change to the convention
+
+
+def resolve_signature_token(token):
+    """``(signature, Lien.VALIDE)`` or ``(None, why)``. A token that carries our
+    signature but an old nonce can only be a link we sent and later renewed."""
     try:
         data = signing.loads(token, salt=SIGN_SALT, max_age=LINK_VALIDITY)
+    except signing.SignatureExpired:
+        return None, Lien.EXPIRE
     except signing.BadSignature:
-        return None
+        return None, Lien.INVALIDE
+    if not isinstance(data, dict):
+        return None, Lien.INVALIDE
     signature = (
         Signature.objects.select_related("convention__immersion__cadre")
-        .filter(pk=data.get("s"), nonce=data.get("n"))
+        .filter(pk=data.get("s"))
         .first()
     )
-    if signature is None or signature.convention.annulee_le or signature.expire_le < timezone.now():
-        return None
+    if signature is None:
+        return None, Lien.INVALIDE
+    if signature.nonce != data.get("n"):
+        return None, Lien.REMPLACE
+    if signature.convention.annulee_le:
+        return None, Lien.ANNULE
+    if signature.expire_le < timezone.now():
+        return None, Lien.EXPIRE
+    return signature, Lien.VALIDE
+
+
+def signature_from_token(token):
+    """The signature a link stands for, or None: forged, voided, expired or renewed."""
+    return resolve_signature_token(token)[0]
+
+
+@transaction.atomic
+def renew_link(signature, by=None):
+    """A new personal link for a signatory who has not signed, valid 30 days from
+    now; the old one dies at once (new nonce) and its pending reminders with it."""
+    Immersion.objects.select_for_update().get(pk=signature.convention.immersion_id)
+    signature = (
+        Signature.objects.select_for_update().select_related("convention").get(pk=signature.pk)
+    )
+    if signature.signe_le:
+        raise ValidationError(f"{signature.nom} a déjà signé : il n'y a pas de lien à renouveler.")
+    if signature.convention.annulee_le:
+        raise ValidationError(
+            "Cette version de la convention a été remplacée : les signataires ont reçu un "
+            "lien pour la nouvelle version."
+        )
+    now = timezone.now()
+    outbox.cancel(signature)
+    signature.nonce = secrets.token_hex(16)
+    signature.expire_le = now + LINK_VALIDITY
+    signature.save(update_fields=["nonce", "expire_le"])
+    ask_to_sign(signature, now)
     return signature
 
 
@@ -355,9 +400,11 @@ def _schedule_days_reminders(immersion):
 
 
 @transaction.atomic
-def update(immersion, days=None, **changes):
-    """Change an immersion's data. When the change touches what the convention states,
-    the convention in signature (or signed) is replaced by a new version."""
+def update(immersion, days=None, signataires=None, **changes):
+    """Change an immersion's data. Only a change to what the convention states (its
+    fingerprint) replaces the convention in signature, or signed, by a new version
+    and voids its signatures; anything else is saved and voids nothing.
+    ``signataires``, when given, replaces the further signatories."""
     immersion = Immersion.objects.select_for_update().get(pk=immersion.pk)
     for field, value in changes.items():
         setattr(immersion, field, value)
@@ -370,13 +417,17 @@ def update(immersion, days=None, **changes):
         JourImmersion.objects.bulk_create(
             [JourImmersion(immersion=immersion, date=d) for d in sorted(set(days))]
         )
+    if signataires is not None:
+        _set_signataires(immersion, signataires)
     convention = immersion.current_convention()
     if convention is not None and convention.contenu != content_fingerprint(immersion):
-        if immersion.statut not in (Immersion.Statut.EN_SIGNATURE, Immersion.Statut.SIGNEE):
+        signing_open = immersion.statut in (Immersion.Statut.EN_SIGNATURE, Immersion.Statut.SIGNEE)
+        if not signing_open or immersion.commencee_le:
             # A finished or cancelled immersion must not go back into signature.
+            etat = "commencée" if immersion.commencee_le else immersion.get_statut_display().lower()
             raise ValidationError(
-                f"Immersion {immersion.get_statut_display().lower()} : ce que la convention "
-                "énonce (parties, fonctions observées, lieu, jours) ne peut plus changer."
+                f"Immersion {etat} : ce que la convention énonce (parties, signataires, "
+                "fonctions observées, lieu, jours) ne peut plus changer."
             )
         # The old links die at once; the new version is rendered by a task.
         void_convention(convention, timezone.now())
@@ -385,6 +436,135 @@ def update(immersion, days=None, **changes):
         request_convention(immersion)
         return immersion.current_convention()
     return convention
+
+
+# --- Start gate ----------------------------------------------------------------
+
+
+@dataclass
+class StartGate:
+    """What stands between an immersion and its first day: the current version's
+    signatories who have not signed and, with travel, a missing ordre de mission."""
+
+    convention: Convention | None
+    en_attente: list
+    ordre_mission_manquant: bool
+
+    @property
+    def ouvert(self):
+        return (
+            self.convention is not None and not self.en_attente and not self.ordre_mission_manquant
+        )
+
+    def messages(self):
+        if self.convention is None:
+            return ["La convention n'est pas encore générée, ni donc signée par les parties."]
+        out = []
+        if self.en_attente:
+            names = " ; ".join(signatory_label(s) for s in self.en_attente)
+            out.append(
+                f"La convention (version {self.convention.version}) n'est pas encore signée "
+                f"par : {names}."
+            )
+        if self.ordre_mission_manquant:
+            out.append(
+                "L'immersion implique un déplacement : l'ordre de mission doit être établi "
+                "(numéro et date enregistrés)."
+            )
+        return out
+
+
+def signatory_label(signature):
+    """« Sophie Lemaire, DRH, pour l'administration d'emploi »."""
+    qualite = f", {signature.fonction}" if signature.fonction else ""
+    return f"{signature.nom}{qualite}, pour {signature.get_partie_display().lower()}"
+
+
+_LOAD = object()
+
+
+def current_convention_light(immersion):
+    """The current version without its PDF, its signatures prefetched."""
+    return (
+        immersion.conventions.filter(annulee_le__isnull=True)
+        .defer("pdf")
+        .prefetch_related(Prefetch("signatures", queryset=Signature.objects.order_by("pk")))
+        .order_by("-version")
+        .first()
+    )
+
+
+def start_gate(immersion, convention=_LOAD):
+    """The gate of ``immersion`` (``convention``: its current version, if loaded)."""
+    if convention is _LOAD:
+        convention = current_convention_light(immersion)
+    pending = []
+    if convention is not None:
+        pending = sorted((s for s in convention.signatures.all() if not s.signe_le), key=_order)
+    return StartGate(
+        convention=convention,
+        en_attente=pending,
+        ordre_mission_manquant=immersion.deplacement and not immersion.ordre_mission_emis,
+    )
+
+
+def gate_to_show(immersion, convention=_LOAD):
+    """The gate while it matters (agreed, not yet started), to alert on; else None."""
+    waiting = (Immersion.Statut.ACCEPTEE, Immersion.Statut.EN_SIGNATURE, Immersion.Statut.SIGNEE)
+    if immersion.statut not in waiting or immersion.commencee_le:
+        return None
+    gate = start_gate(immersion, convention)
+    return None if gate.ouvert else gate
+
+
+def _order(signature):
+    return (Signature.Partie.values.index(signature.partie), signature.pk)
+
+
+def check_start_gate(immersion):
+    """Refuse (French reasons, naming who has not signed) unless the immersion may
+    start: the one rule behind marking it started and recording days done."""
+    gate = start_gate(immersion)
+    if not gate.ouvert:
+        raise ValidationError(
+            ["L'immersion ne peut pas commencer.", *gate.messages()], code="start_gate"
+        )
+    return gate
+
+
+CLOSED = (
+    Immersion.Statut.REFUSEE,
+    Immersion.Statut.REPORTEE,
+    Immersion.Statut.ANNULEE,
+    Immersion.Statut.TERMINEE,
+)
+
+
+@transaction.atomic
+def start(immersion, today=None):
+    """Mark the immersion started (from its first day), once every signatory has
+    signed and, with travel, the ordre de mission is issued."""
+    immersion = Immersion.objects.select_for_update().get(pk=immersion.pk)
+    today = today or timezone.localdate()
+    if immersion.commencee_le:
+        raise ValidationError(
+            f"L'immersion est déjà commencée depuis le "
+            f"{timezone.localtime(immersion.commencee_le):%d/%m/%Y}."
+        )
+    if immersion.statut in CLOSED:
+        raise ValidationError(
+            f"Une immersion « {immersion.get_statut_display().lower()} » ne peut pas commencer."
+        )
+    check_start_gate(immersion)
+    first = min(immersion.dates)
+    if first > today:
+        raise ValidationError(
+            f"Le premier jour de l'immersion est le {first:%d/%m/%Y} : elle ne peut pas être "
+            "marquée commencée avant."
+        )
+    immersion.commencee_le = timezone.now()
+    immersion.save(update_fields=["commencee_le"])
+    return immersion
 
 
 # --- Feedback ------------------------------------------------------------------
@@ -402,21 +582,63 @@ def immersion_from_feedback_token(token, max_age=timedelta(days=90)):
     return Immersion.objects.filter(pk=data.get("i")).first()
 
 
+def _record_attendance(immersion, realisation, jours_manques):
+    """Set each day done or missed from the feedback's answer. Days done need the
+    start gate open (an unsigned immersion cannot have been attended)."""
+    R = Immersion.Realisation
+    if realisation not in R.values:
+        raise ValidationError(
+            {"realisation": "Indiquez si l'immersion a été effectuée, en partie ou pas du tout."}
+        )
+    days = sorted(immersion.dates)
+    missed = set(jours_manques)
+    if missed - set(days):
+        raise ValidationError({"jours_manques": "Ces jours ne sont pas ceux de l'immersion."})
+    if realisation == R.EFFECTUEE and missed:
+        raise ValidationError(
+            {"jours_manques": "Une immersion effectuée en totalité n'a aucun jour manqué."}
+        )
+    if realisation == R.PARTIELLE and not 0 < len(missed) < len(days):
+        raise ValidationError(
+            {
+                "jours_manques": "Cochez les jours manqués : au moins un, et pas tous (sinon "
+                "l'immersion n'a pas été effectuée)."
+            }
+        )
+    if realisation == R.NON_EFFECTUEE:
+        missed = set(days)
+    if len(missed) < len(days):
+        check_start_gate(immersion)
+    immersion.jours.filter(date__in=missed).update(effectue=False)
+    immersion.jours.exclude(date__in=missed).update(effectue=True)
+    immersion.realisation = realisation
+    immersion.save(update_fields=["realisation"])
+
+
 @transaction.atomic
-def record_feedback(immersion, auteur, confirme_projet, suite=""):
+def record_feedback(immersion, auteur, confirme_projet, suite="", realisation="", jours_manques=()):
+    """The agent's or the tutor's feedback after the last day. The first one also
+    says whether the immersion was done, partly (which days were missed) or not at
+    all: from then on the ceiling counts the days done instead of the planned ones."""
+    immersion = Immersion.objects.select_for_update().get(pk=immersion.pk)
     if immersion.statut not in (Immersion.Statut.SIGNEE, Immersion.Statut.TERMINEE):
         raise ValidationError(
             "Le retour se fait après une immersion dont la convention est signée."
         )
     if max(immersion.dates) > timezone.localdate():
         raise ValidationError("Le retour se fait après le dernier jour de l'immersion.")
-    retour, created = Retour.objects.get_or_create(
-        immersion=immersion,
-        auteur=auteur,
-        defaults={"confirme_projet": confirme_projet, "suite": suite.strip()},
-    )
-    if not created:
+    if Retour.objects.filter(immersion=immersion, auteur=auteur).exists():
         raise ValidationError("Ce retour a déjà été donné. Merci !")
+    if not immersion.realisation:
+        _record_attendance(immersion, realisation, jours_manques)
+    elif realisation:
+        raise ValidationError(
+            f"La réalisation de l'immersion est déjà enregistrée : "
+            f"{immersion.get_realisation_display().lower()}."
+        )
+    retour = Retour.objects.create(
+        immersion=immersion, auteur=auteur, confirme_projet=confirme_projet, suite=suite.strip()
+    )
     if immersion.statut == Immersion.Statut.SIGNEE:
         immersion.statut = Immersion.Statut.TERMINEE
         immersion.save(update_fields=["statut"])

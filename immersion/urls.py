@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.immersion_detail, name="detail"),
     path("<int:pk>/convention.pdf", views.convention_pdf, name="convention_pdf"),
     path("<int:pk>/retour/", views.feedback, name="feedback"),
+    path("<int:pk>/commencer/", views.start, name="start"),
 ]
 
 # Links for people without an account (signatories, tutor): mounted at /immersion/.

@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Min, Prefetch
+from django.db.models import Count, Min
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -88,16 +88,6 @@ def immersion_new(request):
     )
 
 
-def _current_convention(immersion):
-    return (
-        immersion.conventions.filter(annulee_le__isnull=True)
-        .defer("pdf")
-        .prefetch_related(Prefetch("signatures", queryset=Signature.objects.order_by("pk")))
-        .order_by("-version")
-        .first()
-    )
-
-
 def _feedback_open(immersion, days):
     return (
         immersion.statut in (Immersion.Statut.SIGNEE, Immersion.Statut.TERMINEE)
@@ -107,20 +97,33 @@ def _feedback_open(immersion, days):
 
 
 def _detail_context(immersion, feedback_form=None):
-    days = [jour.date for jour in immersion.jours.all()]
-    convention = _current_convention(immersion)
+    jours = list(immersion.jours.all())
+    days = [jour.date for jour in jours]
+    convention = services.current_convention_light(immersion)
     signatures = list(convention.signatures.all()) if convention else []
     pending = [s for s in signatures if not s.signe_le]
     own = next((s for s in pending if s.partie == Signature.Partie.AGENT), None)
     retour = immersion.retours.filter(auteur=Retour.Auteur.AGENT).first()
+    gate = services.gate_to_show(immersion, convention)
     context = {
         "page_title": f"Immersion – {immersion.structure_accueil}",
         "immersion": immersion,
         "jours": days,
+        "jours_immersion": jours,
         "echeance": rules.decision_deadline(immersion.recue_le),
         "convention": convention,
+        "parties": convention.parties() if convention else [],
         "signatures": signatures,
         "pending": pending,
+        "gate": gate,
+        # Offered from the first day once the gate is open; the service decides.
+        "can_start": (
+            gate is None
+            and immersion.statut == Immersion.Statut.SIGNEE
+            and not immersion.commencee_le
+            and bool(days)
+            and days[0] <= timezone.localdate()
+        ),
         "sign_url": (
             reverse("immersion_public:signer", args=[services.signature_token(own)])
             if own is not None
@@ -130,7 +133,7 @@ def _detail_context(immersion, feedback_form=None):
     }
     if retour is None and _feedback_open(immersion, days):
         context["feedback_form"] = feedback_form or FeedbackForm(
-            action=reverse("immersion:feedback", args=[immersion.pk])
+            immersion=immersion, action=reverse("immersion:feedback", args=[immersion.pk])
         )
     return context
 
@@ -139,6 +142,22 @@ def _detail_context(immersion, feedback_form=None):
 def immersion_detail(request, pk):
     immersion = get_object_or_404(_mine(request.user), pk=pk)
     return render(request, "immersion/detail.html", _detail_context(immersion))
+
+
+@login_required
+@require_POST
+def start(request, pk):
+    """The agent marks the immersion started: refused, with who has not signed (or
+    the missing ordre de mission), until the gate is open."""
+    immersion = get_object_or_404(_mine(request.user), pk=pk)
+    try:
+        services.start(immersion)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, "Le début de votre immersion est enregistré. Bonne immersion !")
+    return redirect(immersion)
 
 
 @login_required
@@ -162,21 +181,19 @@ def convention_pdf(request, pk):
 def feedback(request, pk):
     """The agent's feedback after the last day."""
     immersion = get_object_or_404(_mine(request.user), pk=pk)
-    form = FeedbackForm(request.POST, action=reverse("immersion:feedback", args=[immersion.pk]))
+    form = FeedbackForm(
+        request.POST,
+        immersion=immersion,
+        action=reverse("immersion:feedback", args=[immersion.pk]),
+    )
     if form.is_valid():
         try:
-            services.record_feedback(
-                immersion,
-                Retour.Auteur.AGENT,
-                form.cleaned_data["confirme_projet"],
-                form.cleaned_data["suite"],
-            )
+            services.record_feedback(immersion, Retour.Auteur.AGENT, **form.feedback_data())
         except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
+            form.add_service_error(error)
+        else:
+            messages.success(request, "Merci : votre retour sur l'immersion est enregistré.")
             return redirect(immersion)
-        messages.success(request, "Merci : votre retour sur l'immersion est enregistré.")
-        return redirect(immersion)
     context = _detail_context(immersion, feedback_form=form)
     if "feedback_form" not in context:
         messages.error(request, "Le retour se fait après le dernier jour de l'immersion.")
@@ -193,15 +210,10 @@ def tutor_feedback(request, token):
     context = {"page_title": "Retour sur une période d'immersion", "immersion": immersion}
     if immersion.retours.filter(auteur=Retour.Auteur.TUTEUR).exists():
         return render(request, "immersion/retour_merci.html", {**context, "deja": True})
-    form = FeedbackForm(request.POST or None)
+    form = FeedbackForm(request.POST or None, immersion=immersion)
     if request.method == "POST" and form.is_valid():
         try:
-            services.record_feedback(
-                immersion,
-                Retour.Auteur.TUTEUR,
-                form.cleaned_data["confirme_projet"],
-                form.cleaned_data["suite"],
-            )
+            services.record_feedback(immersion, Retour.Auteur.TUTEUR, **form.feedback_data())
         except ValidationError as error:
             form.add_service_error(error)
         else:
@@ -209,19 +221,32 @@ def tutor_feedback(request, token):
     return render(request, "immersion/retour.html", {**context, "form": form})
 
 
+def _link_refused(request, state):
+    """Why a link no longer opens anything, without a word of the convention: 404
+    for a link that is not ours, 410 for one we sent that expired or was replaced."""
+    invalid = state == services.Lien.INVALIDE
+    return render(
+        request,
+        "immersion/sign_invalid.html",
+        {
+            "page_title": (
+                "Lien de signature invalide" if invalid else "Lien de signature expiré ou remplacé"
+            ),
+            "etat": state.value,
+        },
+        status=404 if invalid else 410,
+    )
+
+
 @never_cache
 @csrf_protect
 def sign(request, token):
     """A signatory's personal link (no account): read the convention, download the PDF,
-    sign it. Forged, expired or voided links answer 404; a used one says so."""
-    signature = services.signature_from_token(token)
+    sign it. Forged links answer 404, expired, renewed or voided ones 410 with the
+    reason; a used one says so."""
+    signature, state = services.resolve_signature_token(token)
     if signature is None:
-        return render(
-            request,
-            "immersion/sign_invalid.html",
-            {"page_title": "Lien de signature invalide"},
-            status=404,
-        )
+        return _link_refused(request, state)
     convention = signature.convention
     immersion = convention.immersion
     context = {
@@ -259,14 +284,9 @@ def sign(request, token):
 @never_cache
 def signed_pdf(request, token):
     """The exact stored bytes of the version this link is for (its SHA-256 is shown)."""
-    signature = services.signature_from_token(token)
+    signature, state = services.resolve_signature_token(token)
     if signature is None:
-        return render(
-            request,
-            "immersion/sign_invalid.html",
-            {"page_title": "Lien de signature invalide"},
-            status=404,
-        )
+        return _link_refused(request, state)
     convention = Convention.objects.only("pdf", "version").get(pk=signature.convention_id)
     response = HttpResponse(bytes(convention.pdf), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="convention-v{convention.version}.pdf"'

@@ -8,3 +8,15 @@ def convention_task_inline(monkeypatch):
     from immersion import services
 
     monkeypatch.setattr(services, "enqueue", lambda task, *args: task(*args))
+
+
+@pytest.fixture
+def stand_in_pdf(monkeypatch):
+    """A tiny stand-in for WeasyPrint, carrying the stated content's fingerprint (the
+    real PDF is tested in test_convention.py)."""
+    from immersion import services
+
+    def render_pdf(immersion, version):
+        return f"%PDF-stand-in v{version} {services.content_fingerprint(immersion)}".encode()
+
+    monkeypatch.setattr(services, "render_pdf", render_pdf)

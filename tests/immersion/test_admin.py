@@ -76,10 +76,28 @@ FIELDS = [
 ]
 
 
+def signataires_data(rows=(), initial=None):
+    """The further signatories' inline as the browser posts it."""
+    data = {
+        "autres_signataires-TOTAL_FORMS": len(rows),
+        "autres_signataires-INITIAL_FORMS": len(rows) if initial is None else initial,
+        "autres_signataires-MIN_NUM_FORMS": 0,
+        "autres_signataires-MAX_NUM_FORMS": 1000,
+    }
+    for i, row in enumerate(rows):
+        data.update({f"autres_signataires-{i}-{k}": v for k, v in row.items()})
+    return data
+
+
 def form_data(immersion, **overrides):
-    """The change form as the browser posts it (both inlines are read-only)."""
+    """The change form as the browser posts it (days and conventions are read-only)."""
     days = immersion.jours.count()
     conventions = immersion.conventions.count()
+    signataires = [
+        {"id": s.pk, "immersion": immersion.pk, "partie": s.partie, "nom": s.nom}
+        | {"fonction": s.fonction, "email": s.email}
+        for s in immersion.autres_signataires.order_by("pk")
+    ]
     data = {f: getattr(immersion, f) for f in FIELDS}
     data.update(
         {
@@ -95,11 +113,17 @@ def form_data(immersion, **overrides):
             "conventions-INITIAL_FORMS": conventions,
             "conventions-MIN_NUM_FORMS": 0,
             "conventions-MAX_NUM_FORMS": 1000,
+            **signataires_data(signataires),
             "_save": "Enregistrer",
         }
     )
     if immersion.accord_delai_court:
         data["accord_delai_court"] = "on"
+    if immersion.deplacement:
+        data["deplacement"] = "on"
+    if immersion.ordre_mission_date:
+        data["ordre_mission_numero"] = immersion.ordre_mission_numero
+        data["ordre_mission_date"] = immersion.ordre_mission_date.isoformat()
     data.update(overrides)
     return data
 
@@ -215,7 +239,8 @@ def test_acceptance_generates_convention_v1_in_signature(client, m, immersion_a)
         "employeur",
     ]
     page = text_of(client.get(change_url(immersion_a)))
-    assert "Convention v1 pas encore signée par toutes les parties (0 / 3)" in page
+    assert "Convention v1 : pas encore signée par toutes les parties (0 / 3 signatures)" in page
+    assert "L'immersion ne peut pas commencer" in page
     assert convention.sha256 in page
     assert pdf_url(convention) in page
 
@@ -301,6 +326,7 @@ def test_the_delegue_records_a_request(client, m):
         statut=S.DEMANDEE,
         jours="\n".join(fr(d) for d in days),
         _save="Enregistrer",
+        **signataires_data(),
     )
     response = client.post(ADD, data)
     assert response.status_code == 200

@@ -39,7 +39,7 @@ def request_data(**overrides):
     return {**data, **overrides}
 
 
-def make_accepted(days=DAYS, **overrides):
+def make_accepted(days=DAYS, signataires=(), **overrides):
     """A real request (services.submit, every rule checked) accepted by its délégué:
     version 1 of the convention is generated and sent for signature."""
     ministere = StructureFactory(nom="Ministère de l'Économie", sigle="MEFSIN")
@@ -51,7 +51,9 @@ def make_accepted(days=DAYS, **overrides):
         corps="Administrateurs de l'État",
         grade="Administratrice de l'État hors classe",
     )
-    immersion = services.submit(cadre, list(days), **request_data(**overrides))
+    immersion = services.submit(
+        cadre, list(days), signataires=signataires, **request_data(**overrides)
+    )
     services.decide(immersion, Immersion.Statut.ACCEPTEE, by=delegue)
     immersion.refresh_from_db()
     return immersion, delegue
@@ -180,3 +182,112 @@ def test_the_same_data_again_makes_no_new_version():
     immersion, _ = make_accepted()
     services.update(immersion, lieu=immersion.lieu, days=DAYS)
     assert Convention.objects.filter(immersion=immersion).count() == 1
+
+
+# --- Issue 14, point 6: what the convention states, defined once ----------------------
+
+
+def leaves(value):
+    """Every non-empty text of the stated content, dates as the PDF writes them (a
+    signatory's party is stated by its heading, not by its code)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key != "partie":
+                yield from leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from leaves(item)
+    elif isinstance(value, date):
+        yield f"{value:%d/%m/%Y}"
+    elif isinstance(value, str) and value.strip():
+        yield " ".join(value.split())
+
+
+HR = {
+    "partie": "employeur",
+    "nom": "Luc Ferrand",
+    "fonction": "Responsable des ressources humaines",
+    "email": "luc.ferrand@finances.gouv.fr",
+}
+
+
+def test_the_pdf_states_every_piece_of_the_stated_content():
+    from immersion.convention import stated_content
+
+    immersion, _ = make_accepted(signataires=[HR], deplacement=True)
+    text = pdf_text(immersion.current_convention().pdf)
+    content = stated_content(immersion)
+    assert content["signataires"][2]["nom"] == "Luc Ferrand"
+    assert {s["partie"] for s in content["signataires"]} == {"agent", "employeur", "accueil"}
+    # Case aside: the PDF writes the agent's surname in capitals.
+    missing = [leaf for leaf in leaves(content) if leaf.lower() not in text.lower()]
+    assert missing == []
+    # The employer is represented by both of its signatories, each signing.
+    assert "représentée par Sophie Lemaire (sophie.lemaire@finances.gouv.fr) et Luc Ferrand" in text
+    assert "Une partie a signé lorsque chacun de ses signataires a signé." in text
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("tuteur_telephone", "06 98 76 54 32"),
+        ("tuteur_email", "h.garnier@gironde.gouv.fr"),
+        ("motivation", "Une motivation reformulée par l'agent."),
+        ("projet_professionnel", "Un projet précisé après l'entretien."),
+        ("ordre_mission_numero", "OM-2027-0099"),
+    ],
+)
+def test_what_the_convention_does_not_state_is_not_in_the_pdf_and_voids_nothing(field, value):
+    immersion, _ = make_accepted()
+    v1 = immersion.current_convention()
+    signature = v1.signatures.get(partie="accueil")
+    services.sign(signature, "Paul Mercier", "192.0.2.10")
+    changes = {field: value}
+    if field == "ordre_mission_numero":
+        changes["ordre_mission_date"] = date(2027, 9, 1)
+    assert services.update(immersion, **changes) == v1
+    immersion.refresh_from_db()
+    assert getattr(immersion, field) == value
+    assert value not in pdf_text(v1.pdf)
+    v1.refresh_from_db()
+    signature.refresh_from_db()
+    assert v1.annulee_le is None and signature.signe_le is not None
+    assert not Notification.objects.filter(kind="immersion_convention_annulee").exists()
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"deplacement": True},
+        {"structure_accueil": "Préfecture de la Gironde – cabinet"},
+        {"signataires": [HR]},
+    ],
+)
+def test_a_stated_change_voids_the_signatures_given(changes):
+    immersion, _ = make_accepted()
+    v1 = immersion.current_convention()
+    signed = list(v1.signatures.all())[:2]
+    for signature in signed:
+        services.sign(signature, signature.nom, "192.0.2.10")
+    v2 = services.update(immersion, **changes)
+    assert v2.version == 2 and not v2.signatures.filter(signe_le__isnull=False).exists()
+    v1.refresh_from_db()
+    assert v1.annulee_le is not None
+    assert v2.contenu != v1.contenu
+    voided = Notification.objects.filter(kind="immersion_convention_annulee")
+    assert {n.email for n in voided} >= {s.email for s in signed}
+
+
+def test_the_pdf_states_the_en_mission_status_with_or_without_travel():
+    travelling, _ = make_accepted(deplacement=True)
+    text = pdf_text(travelling.current_convention().pdf)
+    assert "Statut : l'agent est en mission pendant toute la période d'immersion." in text
+    assert (
+        "frais de mission" in text
+        and "Un ordre de mission est établi avant le premier jour" in (text)
+    )
+    staying, _ = make_accepted(deplacement=False)
+    text = pdf_text(staying.current_convention().pdf)
+    assert "Statut : l'agent est en mission pendant toute la période d'immersion." in text
+    assert "aucun frais de mission n'est engagé" in text
+    assert "ordre de mission" not in text

@@ -300,7 +300,7 @@ def test_the_alert_lists_the_parties_who_have_not_signed(client, agent):
     immersion, convention = signed(agent, working_days_from(ahead(), 2), parties=("agent",))
     response = client.get(immersion.get_absolute_url())
     page = text_of(response)
-    assert "Convention pas encore signée par toutes les parties" in page
+    assert "L'immersion ne peut pas commencer" in page
     pending = [str(s) for s in response.context["pending"]]
     assert pending == [
         f"L'administration d'emploi – {immersion.employeur_representant_nom}",
@@ -337,7 +337,11 @@ def test_the_agent_gives_feedback_after_the_last_day(client, agent):
     assert "feedback_form" in response.context
     response = client.post(
         reverse("immersion:feedback", args=[immersion.pk]),
-        {"confirme_projet": "en_partie", "suite": "Postuler en préfecture l'an prochain."},
+        {
+            "realisation": "effectuee",
+            "confirme_projet": "en_partie",
+            "suite": "Postuler en préfecture l'an prochain.",
+        },
     )
     assert response.status_code == 302
     retour = Retour.objects.get()
@@ -367,7 +371,14 @@ def test_the_tutor_gives_feedback_by_link(client, m):
     response = client.get(url)
     assert response.status_code == 200
     assert str(m["cadre_a"]) in text_of(response)
-    response = client.post(url, {"confirme_projet": "oui", "suite": "Une candidature attendue."})
+    response = client.post(
+        url,
+        {
+            "realisation": "effectuee",
+            "confirme_projet": "oui",
+            "suite": "Une candidature attendue.",
+        },
+    )
     assert response.status_code == 200
     assert "Merci pour votre retour" in text_of(response)
     retour = Retour.objects.get()
@@ -379,7 +390,7 @@ def test_the_tutor_gives_feedback_by_link(client, m):
 def test_the_tutor_cannot_answer_before_the_last_day(client, m):
     immersion, _ = signed(m["cadre_a"], working_days_from(ahead(), 2))
     url = reverse("immersion_public:retour", args=[services.feedback_token(immersion)])
-    response = client.post(url, {"confirme_projet": "oui"})
+    response = client.post(url, {"realisation": "effectuee", "confirme_projet": "oui"})
     assert response.status_code == 200
     assert "Le retour se fait après le dernier jour de l'immersion." in text_of(response)
     assert not Retour.objects.exists()

@@ -187,11 +187,17 @@ def test_the_csrf_token_is_required(accepted):
 # --- forgery, reuse, expiry ----------------------------------------------------------
 
 
-def assert_refused(client, url):
+GONE = "Lien de signature expiré ou remplacé"
+
+
+def assert_refused(client, url, status=404, heading="Lien de signature invalide", reason=""):
+    """The link opens nothing: a French page saying why, never the convention."""
     response = client.get(url)
-    assert response.status_code == 404
-    assert "Lien de signature invalide, expiré ou déjà utilisé" in response.content.decode()
-    assert client.post(url, {"nom": "X", "accepte": "on"}).status_code == 404
+    assert response.status_code == status
+    page = response.content.decode()
+    assert heading in page and reason in page
+    assert "Préfecture de la Gironde" not in page and "Signer la convention" not in page
+    assert client.post(url, {"nom": "X", "accepte": "on"}).status_code == status
 
 
 def test_a_forged_token_is_refused(client, accepted):
@@ -202,8 +208,9 @@ def test_a_forged_token_is_refused(client, accepted):
     assert services.signature_from_token(tampered) is None
     assert_refused(client, reverse("immersion_public:signer", args=[tampered]))
     # A well-signed token with a guessed nonce, or signed for another purpose.
+    # (one carrying our signature but another nonce can only be a link we renewed)
     guessed = signing.dumps({"s": signature.pk, "n": "0" * 32}, salt=services.SIGN_SALT)
-    assert_refused(client, reverse("immersion_public:signer", args=[guessed]))
+    assert_refused(client, reverse("immersion_public:signer", args=[guessed]), 410, GONE)
     other_salt = signing.dumps({"s": signature.pk, "n": signature.nonce}, salt="autre")
     assert_refused(client, reverse("immersion_public:signer", args=[other_salt]))
     # The PDF is no easier to reach.
@@ -248,7 +255,7 @@ def test_an_expired_link_is_refused(client, accepted):
         expire_le=timezone.now() - timedelta(minutes=1)
     )
     assert services.signature_from_token(url.split("/")[-2]) is None
-    assert_refused(client, url)
+    assert_refused(client, url, 410, GONE, "Ce lien a expiré")
 
 
 def _token_made(signature, days_ago):
@@ -283,7 +290,7 @@ def test_a_data_change_voids_signatures_and_old_links_and_sends_new_ones(client,
     send_due()
 
     for url in old_urls.values():
-        assert_refused(client, url)
+        assert_refused(client, url, 410, GONE, "la convention a été modifiée")
     new = signatures_of(immersion)
     assert immersion.current_convention().version == 2
     for signature in new.values():
