@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count, Q, Value
 from django.utils.html import format_html
+from dsfr.models import DsfrConfig
 from import_export import fields, resources
 
 from . import services
@@ -9,6 +10,11 @@ from .exports import StreamingExportMixin
 from .forms import UserAddForm, UserChangeForm
 from .models import Cadre, Invitation, Role, Structure, User, Vivier
 from .perimeter import PerimeterAdminMixin, filter_for_user, perimeter_paths
+
+# django-dsfr's site settings (with an unchecked logo upload) are not used here: the
+# site's settings come from config.context_processors, so its admin page goes.
+if admin.site.is_registered(DsfrConfig):
+    admin.site.unregister(DsfrConfig)
 
 
 @admin.register(Structure)
@@ -132,7 +138,7 @@ class CadreAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     search_fields = ["nom", "prenom", "email", "matricule", "fonction", "corps", "structure__sigle"]
     autocomplete_fields = ["structure", "responsable"]
     filter_horizontal = ["viviers"]
-    readonly_fields = ["user", "cree_le", "modifie_le"]
+    readonly_fields = ["user", "cree_le", "modifie_le", "anonymise_le"]
     date_hierarchy = "date_prise_poste"
     actions = ["inviter"]
     list_per_page = 50
@@ -155,7 +161,7 @@ class CadreAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Compte", {"fields": ["user", "cree_le", "modifie_le"]}),
+        ("Compte", {"fields": ["user", "cree_le", "modifie_le", "anonymise_le"]}),
     ]
 
     @admin.display(description="nom", ordering="nom")

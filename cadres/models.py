@@ -256,6 +256,8 @@ class Cadre(models.Model):
     actif = models.BooleanField("actif", default=True)
     cree_le = models.DateTimeField("créé le", auto_now_add=True)
     modifie_le = models.DateTimeField("modifié le", auto_now=True)
+    # Set by rgpd.services.anonymise_cadre: the identity is gone, the figures stay.
+    anonymise_le = models.DateTimeField("anonymisé le", null=True, blank=True, editable=False)
 
     objects = CadreQuerySet.as_manager()
 

@@ -7,6 +7,7 @@ administrators (superusers or the "administrateur" role) see everything; a dél�
 sees the subtrees of the structures of their role; anyone else sees nothing here.
 """
 
+from auditlog.signals import accessed
 from django.db.models import Q
 from django.http import Http404
 
@@ -83,6 +84,15 @@ class PerimeterAdminMixin:
         if obj is None:
             raise Http404("Cet élément n'existe pas ou n'est pas dans votre périmètre.")
         return obj
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        # Who opened whose file: the audit trail records the view of the object the
+        # page shows (models with personal data only, see rgpd.audit).
+        original = getattr(response, "context_data", {}).get("original")
+        if request.method == "GET" and response.status_code == 200 and original is not None:
+            accessed.send(sender=type(original), instance=original)
+        return response
 
     def _limit_to_perimeter(self, queryset, request):
         if queryset is None:

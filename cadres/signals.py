@@ -13,6 +13,8 @@ DELEGUE_READ_ONLY = {
     "cadres.vivier",
     "cadres.invitation",
     "mentorat.domaine",
+    # The audit trail: read within the perimeter, written by nobody (rgpd.admin).
+    "rgpd.trace",
 }
 # Private notes are their author's alone: no permission on them for anyone.
 DELEGUE_HIDDEN = {"cadres.role", "cadres.user", "coaching.notecoach", "mentorat.noteprivee"}

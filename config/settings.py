@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "widget_tweaks",
     "crispy_forms",
     "import_export",
+    "auditlog",
     # Project apps, bottom-up: cadres <- accompagnement <- the four schemes.
     "cadres",
     "accompagnement",
@@ -51,6 +52,8 @@ INSTALLED_APPS = [
     "mentorat",
     "codev",
     "immersion",
+    # Audit trail and personal-data rights: reads every scheme, so it comes last.
+    "rgpd",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +69,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "cadres.middleware.StaffMfaRequiredMiddleware",
+    # Who did it: the signed-in user (and address, page) on every audit entry.
+    "rgpd.middleware.AuditMiddleware",
     # Last, as django-axes asks: turns a locked-out attempt into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -235,9 +240,21 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mentorat.tasks.remind_silent_relations",
         "schedule": 6 * 3600.0,
     },
+    "send-mentoring-health-checks": {
+        "task": "mentorat.tasks.send_health_checks",
+        "schedule": 6 * 3600.0,
+    },
+    "remind-expiring-accreditations": {
+        "task": "coaching.tasks.remind_expiring_accreditations",
+        "schedule": 6 * 3600.0,
+    },
     "requeue-stalled-imports": {
         "task": "cadres.tasks.requeue_stalled_imports",
         "schedule": 60.0,
+    },
+    "rgpd-retention": {
+        "task": "rgpd.tasks.apply_retention",
+        "schedule": 24 * 3600.0,
     },
 }
 
@@ -254,7 +271,8 @@ MENTORAT_MATCHING_WEIGHTS = {
 }
 
 # --- Co-development ------------------------------------------------------------
-# Minutes of each step of a 2-hour séance (opening round, then the six phases).
+# Minutes of each step of a 2-hour séance (opening round, then the six phases): the
+# timings a new group starts with, which its animateur or a délégué may change.
 CODEV_PHASE_MINUTES = {
     "ouverture": 10,
     "expose": 10,
@@ -324,3 +342,13 @@ from import_export.formats import base_formats as _formats  # noqa: E402
 
 IMPORT_EXPORT_FORMATS = [_formats.CSV, _formats.XLSX]
 IMPORT_EXPORT_SKIP_ADMIN_LOG = False
+
+# --- Audit trail and personal data (rgpd/) ----------------------------------------
+# django-auditlog writes its entries into rgpd.Trace, which also links each entry to
+# the cadre it concerns (perimeter of the délégués who may read it).
+AUDITLOG_LOGENTRY_MODEL = "rgpd.Trace"
+# Programmes closed for longer than this are anonymised by the retention task
+# (référentiel CNIL « gestion du personnel »: 5 years after the end of the relation).
+RGPD_RETENTION_YEARS = env.int("RGPD_RETENTION_YEARS", default=5)
+# Address of the data protection officer (DPD), shown on the personal-data page.
+RGPD_DPO_EMAIL = env.str("RGPD_DPO_EMAIL", default="")

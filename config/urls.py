@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from accompagnement.admin_dashboard import dashboard_view
 from accompagnement.views import calendar_feed
 from immersion.urls import public_urlpatterns
+from rgpd import views as rgpd_views
 
 from . import views
 
@@ -29,7 +30,7 @@ pages = (
         ),
         path(
             "donnees-personnelles/",
-            views.page("pages/donnees_personnelles.html", "Données personnelles"),
+            rgpd_views.mentions,
             name="donnees_personnelles",
         ),
     ],
@@ -52,6 +53,7 @@ urlpatterns = [
     path("espace/immersion/", include("immersion.urls")),
     path("espace/mentorat/", include("mentorat.urls")),
     path("immersion/", include((public_urlpatterns, "immersion_public"))),
+    path("espace/mes-donnees/", include("rgpd.urls")),
     path("espace/", include("accompagnement.urls")),
     path("calendrier/<str:token>.ics", calendar_feed, name="calendar_feed"),
     path("", include(pages)),

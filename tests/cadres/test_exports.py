@@ -24,7 +24,18 @@ from cadres.models import Cadre, Invitation, Structure, Vivier
 from coaching.models import Coach, Coaching, NoteCoach, Specialite
 from codev.models import Apprentissage, Groupe, PlanAction, Seance
 from immersion.models import Immersion
-from mentorat.models import Campagne, Domaine, Mentor, Mentorat, Mentore, NotePrivee, Rencontre
+from mentorat.models import (
+    Campagne,
+    Domaine,
+    Mentor,
+    Mentorat,
+    Mentore,
+    MentoreEnAttente,
+    NotePrivee,
+    Offre,
+    Rencontre,
+)
+from rgpd.models import Trace
 from tests.exports import as_dicts, content, csv_rows, csv_text, export_url, xlsx_rows
 from tests.factories import (
     CadreFactory,
@@ -264,8 +275,11 @@ def world(m, fast_password_hasher):
     MentorFactory(nom="Partagé", email="mentor-commun@example.gouv.fr")  # no structure: shared
     mentor_a = MentorFactory(nom="Alphamentor", structure=m["a"], user=UserFactory())
     MentorFactory(nom="Bravomentor", structure=b)
-    MentoreFactory(cadre=cadre_a)
-    MentoreFactory(cadre=cadre_b)
+    mentore_a = MentoreFactory(cadre=cadre_a)
+    mentore_b = MentoreFactory(cadre=cadre_b)
+    # Queue offers of a freed place, one per ministry.
+    for mentor, mentore in ((mentor_a, mentore_a), (MentorFactory(structure=b), mentore_b)):
+        Offre.objects.create(mentor=mentor, mentore=mentore, evenement="fin", score=10)
     relation = MentoratFactory(mentor=mentor_a, mentore=cadre_a, statut="en_cours")
     MentoratFactory(mentor=MentorFactory(nom="Autre"), mentore=cadre_b, statut="en_cours")
     rencontre = Rencontre.objects.create(
@@ -297,8 +311,11 @@ EXPORTED = {
     Domaine: None,
     Mentor: "ALPHAMENTOR",
     Mentore: "ALPHA",
+    MentoreEnAttente: "ALPHA",
+    Offre: "ALPHA",
     Campagne: "Campagne Alpha",
     Mentorat: "ALPHA",
+    Trace: "ALPHA",
 }
 
 

@@ -18,7 +18,16 @@ from cadres.models import Cadre, Invitation, Structure
 from coaching.models import Coach, Coaching, SeanceCoaching, Specialite
 from codev.models import Groupe, Membre, Presence, Seance
 from immersion.models import Immersion
-from mentorat.models import Campagne, Mentor, Mentorat, Mentore, Rencontre
+from mentorat.models import (
+    Campagne,
+    Mentor,
+    Mentorat,
+    Mentore,
+    MentoreEnAttente,
+    Offre,
+    Rencontre,
+)
+from rgpd.models import Trace
 from tests.factories import (
     CadreFactory,
     CoachFactory,
@@ -170,6 +179,15 @@ def build_mentores(m, n):
         MentoreFactory(cadre=cadre, besoins=domaines[: 1 + i % 3])
 
 
+def build_offres(m, n):
+    # Each waiting mentee is offered a mentor's freed place.
+    for cadre in cadres(n, m["a_srv"]):
+        mentore = MentoreFactory(cadre=cadre, besoins=[DomaineFactory()])
+        Offre.objects.create(
+            mentor=MentorFactory(structure=m["a_dir"]), mentore=mentore, evenement="fin", score=5
+        )
+
+
 def build_mentorats(m, n):
     for cadre in cadres(n, m["a_srv"]):
         mentorat = MentoratFactory(mentore=cadre, mentor=MentorFactory(), statut="en_cours")
@@ -191,7 +209,16 @@ def build_campagnes(m, n):
         campagne.structures.set([m["a_dir"], m["a_srv"]][: 1 + i % 2])
 
 
+def build_traces(m, n):
+    # Each cadre's creation is an audit entry about them; a change is another.
+    for cadre in Cadre.objects.filter(pk__in=[c.pk for c in cadres(n // 2 or 1, m["a_srv"])]):
+        cadre.fonction = "Directrice de projet"
+        cadre.save()
+        CadreFactory(structure=m["a_srv"])
+
+
 LISTS = {
+    Trace: build_traces,
     Cadre: build_cadres,
     Structure: build_structures,
     Invitation: build_invitations,
@@ -203,6 +230,8 @@ LISTS = {
     Immersion: build_immersions,
     Mentor: build_mentors,
     Mentore: build_mentores,
+    MentoreEnAttente: build_mentores,
+    Offre: build_offres,
     Mentorat: build_mentorats,
     Campagne: build_campagnes,
 }

@@ -19,7 +19,10 @@ def test_beat_schedule_lists_the_sweeps():
         "accompagnement.tasks.send_due_notifications",
         "immersion.tasks.prepare_pending_conventions",
         "mentorat.tasks.remind_silent_relations",
+        "mentorat.tasks.send_health_checks",
+        "coaching.tasks.remind_expiring_accreditations",
         "cadres.tasks.requeue_stalled_imports",
+        "rgpd.tasks.apply_retention",
     }
 
 
