@@ -7,6 +7,8 @@ class AccompagnementConfig(AppConfig):
     verbose_name = "Accompagnement"
 
     def ready(self):
+        from . import admin_widgets
         from .notifications import register_all
 
         register_all()
+        admin_widgets.install()

@@ -1,0 +1,48 @@
+"""Fixtures of the security suite: one world for the package, one client per role."""
+
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.db import transaction
+from django.test import Client
+
+from tests.security.world import ANONYMOUS_ROLES, ROLES, build_world
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under xdist, the suite's tests share one worker, so the world is built once."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(pytest.mark.xdist_group("security"))
+
+
+def _tiny_pdf(immersion, version):
+    """The conventions' PDF without WeasyPrint (seconds each): pages serve stored bytes."""
+    return b"%PDF-1.4\n% convention " + str(version).encode() + b"\n%%EOF\n"
+
+
+@pytest.fixture(scope="package")
+def world(django_db_setup, django_db_blocker):
+    """Built once for the package inside a transaction rolled back afterwards; each test
+    (``db``) runs in a savepoint of it, so whatever a request changes goes too."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        with mock.patch("immersion.services.render_pdf", _tiny_pdf):
+            world = build_world()
+        world.clients = {}
+        for role in ROLES:
+            # The server error page is the answer under test, not an exception.
+            client = Client(raise_request_exception=False)
+            if role not in ANONYMOUS_ROLES:
+                client.force_login(world.users[role])
+            world.clients[role] = client
+        yield world
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def clients(world, db):
+    return world.clients
