@@ -31,7 +31,7 @@ deploy-check: export DJANGO_SETTINGS_MODULE := config.settings_production
 deploy-check: export SECRET_KEY := ci-deploy-check-7Qh2Lw9xVb4Nk8Rt3Zp6Ym1Jc5Fd0Gs2Hu7Ke4Wa9Xn3Tv
 deploy-check: export ALLOWED_HOSTS := example.gouv.fr
 
-.PHONY: install run test lint fmt worker beat deploy-check clean distclean bench-mentoring
+.PHONY: install run test lint fmt worker beat deploy-check clean distclean bench-mentoring bench bench-reminders
 
 install: $(STAMP)
 
@@ -81,6 +81,19 @@ deploy-check: $(STAMP)
 # time and total score against the greedy baseline; fails if a target is missed.
 bench-mentoring: install
 	$(PYTHON) -m bench.mentoring
+
+# Main pages at N = 2,000 and 20,000 cadres (seed_scale, gunicorn with the production
+# settings on loopback, wrk), then the mentoring benchmark; see bench/README.md.
+# Options: make bench BENCH_ARGS="--sizes 300,600 --duration 5".
+BENCH_ARGS ?=
+bench: install
+	@command -v wrk >/dev/null || { echo "wrk est introuvable : apt-get install -y wrk"; exit 1; }
+	$(PYTHON) -m bench.run $(BENCH_ARGS)
+
+# The reminder sweep: 10,000 due reminders, one Celery worker, an aiosmtpd sink
+# (needs Redis: REDIS_URL, else redis://127.0.0.1:6379/0).
+bench-reminders: install
+	$(PYTHON) -m bench.reminders $(BENCH_ARGS)
 
 clean:
 	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
