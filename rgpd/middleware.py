@@ -15,10 +15,10 @@ from .models import Trace
 # kwarg, lookup from the object to the cadre). Pages only the cadre can open are not
 # listed (a cadre reading their own file is not recorded). The admin records its change
 # views itself (``cadres.perimeter.PerimeterAdminMixin``), with the object it has.
-# Each costs one query per view: the mentor's relation page ("mentorat:detail",
-# ("mentorat.Mentorat", "pk", "mentore")) joins once its page's query budget allows it.
+# Each costs one query per view.
 PORTAL_PAGES = {
     "coaching:detail": ("coaching.Coaching", "pk", "cadre"),
+    "mentorat:detail": ("mentorat.Mentorat", "pk", "mentore"),
 }
 
 

@@ -24,6 +24,7 @@ from tests.factories import (
     CoachingFactory,
     MembreFactory,
     MentoratFactory,
+    MentorFactory,
     SeanceFactory,
     UserFactory,
     make_cadre_user,
@@ -238,6 +239,21 @@ def test_a_coach_viewing_a_coachee_is_recorded_the_coachee_is_not(client):
     client.force_login(coachee.user)
     assert client.get(f"/espace/coaching/{coaching.pk}/").status_code == 200
     assert traces(coaching, ACCESS).count() == 1
+
+
+def test_a_mentor_viewing_the_relation_is_recorded_the_mentee_is_not(client):
+    mentee = make_cadre_user()
+    mentor_user = UserFactory()
+    relation = MentoratFactory(
+        mentore=mentee, mentor=MentorFactory(user=mentor_user), statut="en_cours"
+    )
+    client.force_login(mentor_user)
+    assert client.get(f"/espace/mentorat/{relation.pk}/").status_code == 200
+    entry = traces(relation, ACCESS).get()
+    assert (entry.actor, entry.cadre) == (mentor_user, mentee)
+    client.force_login(mentee.user)
+    assert client.get(f"/espace/mentorat/{relation.pk}/").status_code == 200
+    assert traces(relation, ACCESS).count() == 1
 
 
 def test_someone_elses_page_answering_404_records_nothing(client):
