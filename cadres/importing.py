@@ -33,6 +33,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .models import Cadre, ImportJob, Structure
@@ -50,6 +51,11 @@ WAITING_GRACE = timedelta(minutes=1)  # queued but not started: the broker lost 
 STALE_AFTER = timedelta(minutes=10)  # started but silent: the worker died
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
+
+# Sent in each batch's transaction with the rows written (``pk`` set, ``current``
+# holding the values before an update), so that the audit trail (rgpd) records these
+# bulk writes, which model signals do not see. Arguments: ``job``, ``rows``.
+rows_imported = Signal()
 
 
 class ImportFileError(Exception):
@@ -492,7 +498,9 @@ class Importer:
                 batch = self.rows[job.nb_traitees : job.nb_traitees + BATCH_SIZE]
                 if not batch:
                     break
-                self.apply_batch([r for r in batch if r.valid and r.action != UNCHANGED])
+                written = [r for r in batch if r.valid and r.action != UNCHANGED]
+                self.apply_batch(written)
+                rows_imported.send(sender=type(self), job=job, rows=written)
                 report = {**empty_report(), **job.rapport}
                 for row in batch:
                     report[REPORT_KEYS[row.action] if row.valid else "skipped"] += 1
@@ -723,7 +731,11 @@ class CadreImporter(Importer):
 
     def apply_batch(self, rows):
         now = timezone.now()
-        Cadre.objects.bulk_create([Cadre(**r.data) for r in rows if r.action == CREATE])
+        creates = [r for r in rows if r.action == CREATE]
+        for row, cadre in zip(
+            creates, Cadre.objects.bulk_create([Cadre(**r.data) for r in creates]), strict=True
+        ):
+            row.pk = cadre.pk
         updates = sorted((r for r in rows if r.action == UPDATE), key=lambda r: sorted(r.data))
         for fields, group in groupby(updates, key=lambda r: sorted(r.data)):
             cadres = [Cadre(pk=row.pk, modifie_le=now, **row.data) for row in group]

@@ -7,6 +7,7 @@ class RgpdConfig(AppConfig):
     verbose_name = "Journal d'audit et données personnelles"
 
     def ready(self):
-        from . import audit
+        from . import audit, imports
 
         audit.register_models()
+        imports.connect()

@@ -339,3 +339,50 @@ def test_the_list_makes_the_same_number_of_queries_for_few_and_many_entries(clie
         cadre.fonction = f"G{i}"
         cadre.save()
     assert count() == few
+
+
+# --- HR imports (bulk writes) -----------------------------------------------------------
+
+
+def test_an_hr_import_records_each_cadre_created_or_changed_and_who_imported(
+    two_ministries, django_capture_on_commit_callbacks
+):
+    from cadres import importing
+    from cadres.models import ImportJob
+    from cadres.tasks import analyse_import
+
+    delegue = two_ministries["delegue_a"]
+    header = "matricule;civilité;nom;prénom;email;structure;fonction"
+
+    def import_file(*rows):
+        content = "\r\n".join([header, *rows]).encode()
+        job = ImportJob.objects.create(
+            nature="cadres", nom_fichier="rh.csv", contenu=content, cree_par=delegue
+        )
+        analyse_import(job.pk)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert importing.confirm(job.pk)
+        job.refresh_from_db()
+        assert job.statut == ImportJob.Statut.TERMINE, job.message
+        return job
+
+    rows = [
+        "M1;Mme;Durand;Anne;anne.durand@example.gouv.fr;SA11;Cheffe",
+        "M2;M.;Petit;Marc;marc.petit@example.gouv.fr;SA11;Adjoint",
+    ]
+    first = import_file(*rows)
+    anne = Cadre.objects.get(matricule="M1")
+    created = traces(anne, CREATE).get()
+    assert (created.actor, created.cadre, created.chemin) == (
+        delegue,
+        anne,
+        f"import n° {first.pk}",
+    )
+    assert created.changes["fonction"] == [None, "Cheffe"]
+    # A second import changing one row: one update entry, with before and after; the
+    # unchanged row gets none.
+    second = import_file(rows[0].replace("Cheffe", "Directrice"), rows[1])
+    update = traces(anne, UPDATE).get()
+    assert update.changes == {"fonction": ["Cheffe", "Directrice"]}
+    assert update.changes_text == f"Import n° {second.pk} (rh.csv)"
+    assert not traces(Cadre.objects.get(matricule="M2"), UPDATE).exists()
