@@ -19,45 +19,17 @@ from django.utils import timezone
 
 from accompagnement import registry
 from accompagnement.models import Dispositif, Notification
-from accompagnement.working_days import next_working_day
 from immersion import services
 from immersion.models import Convention, Immersion, JourImmersion, Signature
 from tests.factories import ImmersionFactory, make_cadre_user
+from tests.immersion.builders import request_data, working_days
 
 S = Immersion.Statut
-
-
-def working_days(start, count):
-    out, day = [], start
-    while len(out) < count:
-        day = next_working_day(day)
-        out.append(day)
-        day += timedelta(days=1)
-    return out
 
 
 def ahead(count, months=4):
     """``count`` working days starting about ``months`` months from today."""
     return working_days(timezone.localdate() + relativedelta(months=months), count)
-
-
-def request_data(**overrides):
-    data = {
-        "motivation": "Comprendre le pilotage territorial d'une politique de l'État.",
-        "projet_professionnel": "Rejoindre le corps préfectoral.",
-        "structure_accueil": "Préfecture de la Gironde",
-        "lieu": "2 esplanade Charles-de-Gaulle, 33000 Bordeaux",
-        "fonctions_observees": "Directrice de cabinet : gestion de crise, sécurité publique",
-        "tuteur_nom": "Hélène Garnier",
-        "tuteur_fonction": "Directrice de cabinet",
-        "tuteur_email": "helene.garnier@gironde.gouv.fr",
-        "tuteur_telephone": "05 56 90 60 60",
-        "accueil_representant_nom": "Paul Mercier",
-        "accueil_representant_email": "paul.mercier@gironde.gouv.fr",
-        "employeur_representant_nom": "Sophie Lemaire",
-        "employeur_representant_email": "sophie.lemaire@finances.gouv.fr",
-    }
-    return {**data, **overrides}
 
 
 @pytest.fixture(autouse=True)
