@@ -35,38 +35,16 @@ def two_ministries(db):
     }
 
 
-# Browser fixtures (``browser``, ``page``) for the journeys' tests.
+# Browser fixtures (``browser``, ``page``) and the real Celery worker of the
+# tests marked ``worker`` (``celery_worker_thread``).
 from tests.browser import browser, page  # noqa: E402, F401
+from tests.celery_worker import celery_worker_thread  # noqa: E402, F401
 
 
 @pytest.fixture
 def fast_password_hasher(settings):
     """MD5 instead of PBKDF2 (about 0.2 s a password): for tests creating many accounts."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def celery_worker_thread():
-    """A real Celery worker (in a thread) consuming from the Redis broker."""
-    from celery.contrib.testing.worker import start_worker
-    from django.conf import settings
-
-    if not settings.REDIS_URL:
-        pytest.skip("REDIS_URL is empty: a real worker needs the Redis broker")
-    conf = celery_app.conf
-    saved = conf.task_always_eager, conf.worker_hijack_root_logger
-    conf.task_always_eager = False
-    conf.worker_hijack_root_logger = False  # leave pytest's logging alone
-    # Connections made by an earlier test (another broker URL) must not be reused.
-    celery_app._pool = None
-    celery_app.amqp._producer_pool = None
-    try:
-        with start_worker(
-            celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"
-        ) as started:
-            yield started
-    finally:
-        conf.task_always_eager, conf.worker_hijack_root_logger = saved
 
 
 def pytest_collection_modifyitems(items):

@@ -19,6 +19,7 @@ from accompagnement.services.demandes import decide
 from accompagnement.tasks import send_due_notifications
 from config.celery import app as celery_app
 from tests.accompagnement import mailbackends
+from tests.celery_worker import wait_until
 from tests.factories import UserFactory, make_cadre_user
 from tests.fakescheme.models import FakeProgramme, FakeSession
 
@@ -380,15 +381,6 @@ def worker(celery_worker_thread):
     return celery_worker_thread
 
 
-def _wait_for(condition, timeout=8):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.fixture
 def task_results():
     """Return values of ``send_due_notifications`` as the worker finishes each run."""
@@ -418,10 +410,10 @@ def test_a_real_worker_sends_the_due_reminder_once(worker, task_results, program
 
     send_due_notifications.delay()
     send_due_notifications.delay()  # a kick and the beat sweep at the same time
-    assert _wait_for(lambda: len(task_results) == 2), "the worker did not run both tasks"
+    wait_until(lambda: len(task_results) == 2, worker, "the worker did not run both tasks")
     assert task_results == [2, 0]
     send_due_notifications.delay()  # the next beat sweep
-    assert _wait_for(lambda: len(task_results) == 3)
+    wait_until(lambda: len(task_results) == 3, worker, "the worker did not run the third")
     assert task_results[2] == 0
 
     assert set(rows.values_list("statut", flat=True)) == {"envoyee"}

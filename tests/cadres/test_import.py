@@ -19,6 +19,7 @@ from cadres import importing
 from cadres.admin_import import confirm_label
 from cadres.models import Cadre, ImportJob, Structure
 from cadres.tasks import analyse_import, requeue_stalled_imports, run_import
+from tests.celery_worker import wait_until
 from tests.factories import CadreFactory, StructureFactory, UserFactory, with_totp
 
 pytestmark = pytest.mark.django_db
@@ -839,14 +840,13 @@ def test_scale_20000_rows_are_analysed_and_imported_well_within_a_minute(
 # --- A real worker -----------------------------------------------------------------------
 
 
-def wait_for(job, status, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def wait_for(job, status, worker):
+    def reached():
         job.refresh_from_db()
-        if job.statut == status:
-            return job
-        time.sleep(0.05)
-    raise AssertionError(f"job still {job.statut} after {timeout}s, {status} expected")
+        return job.statut == status
+
+    wait_until(reached, worker, f"job not {status} (still {job.statut})")
+    return job
 
 
 @pytest.mark.worker
@@ -855,9 +855,9 @@ def test_a_real_worker_analyses_and_imports_the_stored_file(celery_worker_thread
     a = StructureFactory(nom="Ministère A", sigle="MA")
     admin = UserFactory(is_staff=True, is_superuser=True)
     job = importing.submit(admin, "cadres", "cadres.csv", csv_file(*good_rows(3, "MA")))
-    wait_for(job, ImportJob.Statut.A_CONFIRMER)
+    wait_for(job, ImportJob.Statut.A_CONFIRMER, celery_worker_thread)
     assert job.apercu["created"] == 3 and Cadre.objects.count() == 0
     assert importing.confirm(job.pk)
-    wait_for(job, ImportJob.Statut.TERMINE)
+    wait_for(job, ImportJob.Statut.TERMINE, celery_worker_thread)
     assert job.rapport["created"] == 3
     assert set(Cadre.objects.values_list("structure", flat=True)) == {a.pk}
