@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "mentorat",
     "codev",
     "immersion",
+    # Built on the four schemes: the cadre's file and the cohort programmes.
+    "parcours",
+    "cohortes",
     # Audit trail and personal-data rights: reads every scheme, so it comes last.
     "rgpd",
 ]

@@ -54,6 +54,8 @@ urlpatterns = [
     path("espace/mentorat/", include("mentorat.urls")),
     path("immersion/", include((public_urlpatterns, "immersion_public"))),
     path("espace/mes-donnees/", include("rgpd.urls")),
+    path("espace/mon-dossier/", include("parcours.urls")),
+    path("espace/cohortes/", include("cohortes.urls")),
     path("espace/", include("accompagnement.urls")),
     path("calendrier/<str:token>.ics", calendar_feed, name="calendar_feed"),
     path("", include(pages)),

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class CohortesConfig(AppConfig):
+    """Cohort programmes (cycles de développement) combining the schemes."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "cohortes"
+    verbose_name = "Programmes de cohorte"
