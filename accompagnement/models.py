@@ -207,6 +207,11 @@ class Session(models.Model):
     modifiee_le = models.DateTimeField(auto_now=True)
 
     dispositif = None  # set by each concrete class to a Dispositif value
+    # What participants() and titre_agenda() read, loaded along with many sessions at
+    # once (the outbox renders reminders by batches of hundreds): select_related and
+    # prefetch_related paths, set by each concrete class.
+    participants_related = ()
+    participants_prefetch = ()
 
     class Meta:
         abstract = True
@@ -219,6 +224,12 @@ class Session(models.Model):
         with transaction.atomic():  # the session and its reminders, or neither
             super().save(*args, **kwargs)
             sync_session_notifications(self)
+
+    @classmethod
+    def with_participants(cls, queryset):
+        if cls.participants_related:  # select_related() without paths follows every FK
+            queryset = queryset.select_related(*cls.participants_related)
+        return queryset.prefetch_related(*cls.participants_prefetch)
 
     @property
     def fin(self):

@@ -16,8 +16,14 @@ def _admin_url(obj):
 
 
 def _ics(cancel):
+    memo = "_ics_cancel" if cancel else "_ics_request"
+
     def attachments(notification, session):
-        return [("invitation.ics", calendar.invitation(session, cancel=cancel), "text/calendar")]
+        # Every participant of a session gets the same .ics: the outbox hands the rows
+        # of a batch one instance per session, so it is built once per session.
+        if memo not in session.__dict__:
+            session.__dict__[memo] = calendar.invitation(session, cancel=cancel)
+        return [("invitation.ics", session.__dict__[memo], "text/calendar")]
 
     return attachments
 

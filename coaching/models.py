@@ -431,6 +431,8 @@ class SeanceCoaching(Session):
     def __str__(self):
         return f"Séance n° {self.numero} – {self.coaching.cadre}"
 
+    participants_related = ("coaching__cadre__user", "coaching__coach__user")
+
     def participants(self):
         coaching = self.coaching
         users = [coaching.cadre.user, coaching.coach.user if coaching.coach_id else None]
@@ -609,6 +611,8 @@ class EntretienDecouverte(Session):
     @property
     def coaching(self):
         return self.proposition.preselection.coaching
+
+    participants_related = ("coaching__cadre__user", "proposition__coach__user")
 
     def participants(self):
         users = [self.coaching.cadre.user, self.proposition.coach.user]

@@ -308,6 +308,9 @@ class Seance(Session):
     def get_absolute_url(self):
         return reverse("codev:seance", args=[self.pk])
 
+    participants_related = ("groupe__animateur",)
+    participants_prefetch = ("groupe__membres__cadre__user",)
+
     def participants(self):
         groupe = self.groupe
         users = [groupe.animateur]

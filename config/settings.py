@@ -212,6 +212,9 @@ DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default=f"{PRODUCT_NAME} <ne-pas-repondre@localhost>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# SMTP connections the outbox sends over at once: a relay answers each message in
+# milliseconds to tens of milliseconds, during which the next ones are rendered.
+OUTBOX_SMTP_CONNECTIONS = env.int("OUTBOX_SMTP_CONNECTIONS", default=4)
 
 # --- Celery ---------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

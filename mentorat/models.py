@@ -497,6 +497,8 @@ class Rencontre(Session):
     def __str__(self):
         return f"Rencontre du {timezone.localtime(self.debut):%d/%m/%Y}"
 
+    participants_related = ("mentorat__mentore__user", "mentorat__mentor__user")
+
     def participants(self):
         mentorat = self.mentorat
         users = [mentorat.mentore.user, mentorat.mentor.user]

@@ -9,6 +9,7 @@ from unittest import mock
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem as locmem_backend
 from django.db import connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
@@ -203,6 +204,7 @@ def test_two_sweeps_at_once_send_each_mail_once(programme, misbehaving_mail):
 @pytest.mark.django_db
 def test_worker_killed_mid_batch_loses_nothing_and_resends_nothing(settings, misbehaving_mail):
     settings.SESSION_REMINDERS = ONE_DAY
+    settings.OUTBOX_SMTP_CONNECTIONS = 1  # one message at a time: the exact figures below
     for programme in make_programmes(5):
         plan(programme)
     assert Notification.objects.count() == 5
@@ -239,9 +241,64 @@ def test_worker_killed_mid_batch_loses_nothing_and_resends_nothing(settings, mis
 
 
 @pytest.mark.django_db
+def test_worker_killed_while_several_connections_send_loses_nothing_and_resends_nothing(
+    settings, misbehaving_mail
+):
+    settings.SESSION_REMINDERS = ONE_DAY
+    settings.OUTBOX_SMTP_CONNECTIONS = 4
+    for programme in make_programmes(12):
+        plan(programme)
+    at = latest_due() + timedelta(minutes=1)
+    misbehaving_mail("DyingBackend")
+    mailbackends.state["die_at"] = 6
+    with pytest.raises(SystemExit):
+        outbox.send_due(now=at)
+    # Messages in flight on the other connections finished and were marked; no new
+    # one was started after the kill; every message that left has its row marked.
+    before = len(mail.outbox)
+    assert 5 <= before < 12
+    assert statuses() == {"envoyee": before, "envoi": 12 - before}
+
+    locmem(settings)
+    later = at + outbox.CLAIM_TIMEOUT + timedelta(minutes=1)
+    assert outbox.send_due(now=later) == (12 - before, 12 - before)
+    assert len(mail.outbox) == 12
+    assert len(set(message_ids())) == 12
+    assert statuses() == {"envoyee": 12}
+
+
+@pytest.mark.django_db
+def test_several_connections_carry_a_batch_and_are_all_closed(settings):
+    """The batch is spread over the configured connections, each closed at the end."""
+    settings.OUTBOX_SMTP_CONNECTIONS = 3
+    opened, closed = [], []
+
+    class CountingBackend(locmem_backend.EmailBackend):
+        def open(self):
+            opened.append(self)
+            return super().open()
+
+        def close(self):
+            closed.append(self)
+            return super().close()
+
+    for programme in make_programmes(10):
+        plan(programme)
+    make_all_due()
+    with mock.patch("accompagnement.services.outbox.get_connection", CountingBackend):
+        claimed, sent = outbox.send_due()
+    assert claimed == sent == Notification.objects.count() > 10
+    assert 1 <= len(opened) <= 3
+    assert set(closed) == set(opened)
+    assert statuses() == {"envoyee": sent}
+    assert len(set(message_ids())) == sent
+
+
+@pytest.mark.django_db
 def test_worker_killed_in_the_task_loop_then_restarted(settings, misbehaving_mail):
     """Same through the Celery task (what beat runs), with more than one batch."""
     settings.SESSION_REMINDERS = ONE_DAY
+    settings.OUTBOX_SMTP_CONNECTIONS = 1
     for programme in make_programmes(5):
         plan(programme)
     make_all_due()
