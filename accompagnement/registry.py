@@ -44,6 +44,10 @@ class Scheme:
     # Personal data (export, anonymisation, retention): an ``rgpd.schemes.PersonalData``.
     # When None, rgpd uses its own functions for the four schemes (rgpd/schemes.py).
     personal_data: object | None = None
+    # cadre -> FileSection: the cadre's programmes and dated steps in this scheme for
+    # their file (``parcours``), in a constant number of queries, never confidential
+    # content (notes, what is said in a séance, evaluation answers).
+    dossier: Callable | None = None
 
 
 _schemes: dict[str, Scheme] = {}

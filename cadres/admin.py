@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count, Q, Value
+from django.urls import reverse
 from django.utils.html import format_html
 from dsfr.models import DsfrConfig
 from import_export import fields, resources
@@ -125,6 +126,7 @@ class CadreAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
         "date_prise_poste",
         "a_un_compte",
         "actif",
+        "dossier",
     ]
     list_select_related = ["structure"]  # the account column reads user_id only
     list_filter = [
@@ -171,6 +173,20 @@ class CadreAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     @admin.display(description="compte", boolean=True)
     def a_un_compte(self, obj):
         return obj.user_id is not None
+
+    @admin.display(description="dossier")
+    def dossier(self, obj):
+        url = reverse("admin:cadres_cadre_dossier", args=[obj.pk])
+        return format_html(
+            '<a href="{}">Dossier<span class="visually-hidden"> de {}</span></a>', url, obj
+        )
+
+    def get_urls(self):
+        # The cadre's file reads every scheme: it lives in ``parcours`` (above the
+        # schemes), imported here only when the admin's URLs are built.
+        from parcours.admin_views import dossier_urls
+
+        return [*dossier_urls(self), *super().get_urls()]
 
     @admin.action(description="Inviter à créer leur compte", permissions=["change"])
     def inviter(self, request, queryset):

@@ -1,8 +1,16 @@
 """What coaching offers the shared machinery (registered in CoachingConfig.ready)."""
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.urls import reverse
 
+from accompagnement.file_sections import (
+    FileSection,
+    Programme,
+    SessionCounts,
+    Step,
+    as_date,
+    period,
+)
 from accompagnement.models import Dispositif
 from accompagnement.registry import Card, Scheme
 
@@ -93,6 +101,49 @@ def actions_for(user):
     ]
 
 
+def dossier(cadre):
+    """The cadre's coachings for their file: coach, status, sessions by status and the
+    allowance; never the coach's notes (two queries, whatever the history)."""
+    statuts_only = SeanceCoaching.objects.only("coaching", "statut")
+    coachings = (
+        Coaching.objects.filter(cadre=cadre)
+        .select_related("coach")
+        .prefetch_related(Prefetch("seances", queryset=statuts_only))
+        .order_by("cree_le", "pk")
+    )
+    programmes, etapes = [], []
+    for coaching in coachings:
+        allowance = coaching.allowance()  # the allowance rule, from the prefetched statuses
+        avec = f"avec {coaching.coach}" if coaching.coach else "(coach à désigner)"
+        programmes.append(
+            Programme(
+                dispositif=Dispositif.COACHING,
+                titre=f"Coaching {avec}",
+                statut=coaching.get_statut_display(),
+                periode=period(coaching.date_debut, coaching.date_fin),
+                seances=SessionCounts.of(s.statut for s in coaching.seances.all()),
+                chiffres=(
+                    (
+                        "Forfait de séances",
+                        f"{allowance.utilisees} utilisée(s) sur {allowance.prevues}, "
+                        f"{allowance.restantes} restante(s)",
+                    ),
+                ),
+            )
+        )
+        start = coaching.date_debut or as_date(coaching.cree_le)
+        etapes.append(Step(start, Dispositif.COACHING, f"Début du coaching {avec}"))
+        if coaching.date_fin:
+            etapes.append(
+                Step(
+                    coaching.date_fin,
+                    Dispositif.COACHING,
+                    f"Fin du coaching ({coaching.get_statut_display().lower()})",
+                )
+            )
+    return FileSection(Dispositif.COACHING, programmes, etapes)
+
+
 SCHEME = Scheme(
     dispositif=Dispositif.COACHING,
     create_programme=services.create_from_demande,
@@ -102,4 +153,5 @@ SCHEME = Scheme(
     session_models=(SeanceCoaching, EntretienDecouverte),
     seed_demo=demo.seed,
     dashboard=figures.sections,
+    dossier=dossier,
 )

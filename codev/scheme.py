@@ -1,14 +1,22 @@
 """What co-development offers the shared machinery (registered in CodevConfig.ready)."""
 
-from django.db.models import F, Q
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from accompagnement.file_sections import (
+    FileSection,
+    Programme,
+    Step,
+    period,
+    session_count_annotations,
+    session_counts,
+)
 from accompagnement.models import Dispositif
 from accompagnement.registry import Card, Scheme
 
 from . import demo, figures, services, spending
-from .models import EvaluationRendue, Groupe, Presence, Seance
+from .models import EvaluationRendue, Groupe, Membre, Presence, Seance
 
 
 def sessions_for(user):
@@ -97,6 +105,51 @@ def actions_for(user):
     ]
 
 
+def _membership_status(membre, today):
+    groupe = membre.groupe
+    if membre.date_sortie:
+        return f"Sorti(e) du groupe le {membre.date_sortie:%d/%m/%Y}"
+    if groupe.date_debut > today:
+        return "À venir"
+    return "En cours" if groupe.date_fin >= today else "Terminé"
+
+
+def dossier(cadre):
+    """The cadre's groups for their file: name, status, the group's séances by status
+    and the cadre's attendance. What is said in a group stays in it: no problem,
+    contract, action plan or learning is read (one query, whatever the history)."""
+    today = timezone.localdate()
+    membres = (
+        Membre.objects.filter(cadre=cadre)
+        .select_related("groupe")
+        .annotate(
+            **session_count_annotations("groupe__seances"),
+            nb_presences=Count("presences", filter=Q(presences__present=True), distinct=True),
+        )
+        .order_by("date_entree", "pk")
+    )
+    programmes, etapes = [], []
+    for membre in membres:
+        groupe = membre.groupe
+        titre = f"Groupe « {groupe.nom} »"
+        programmes.append(
+            Programme(
+                dispositif=Dispositif.CODEV,
+                titre=titre,
+                statut=_membership_status(membre, today),
+                periode=period(groupe.date_debut, groupe.date_fin),
+                seances=session_counts(membre),
+                chiffres=(("Présences", f"{membre.nb_presences} séance(s)"),),
+            )
+        )
+        etapes.append(Step(membre.date_entree, Dispositif.CODEV, f"Entrée dans le {titre}"))
+        if membre.date_sortie:
+            etapes.append(Step(membre.date_sortie, Dispositif.CODEV, f"Sortie du {titre}"))
+        elif groupe.date_fin < today:
+            etapes.append(Step(groupe.date_fin, Dispositif.CODEV, f"Fin du cycle du {titre}"))
+    return FileSection(Dispositif.CODEV, programmes, etapes)
+
+
 SCHEME = Scheme(
     dispositif=Dispositif.CODEV,
     sessions_for=sessions_for,
@@ -106,4 +159,5 @@ SCHEME = Scheme(
     seed_demo=demo.seed,
     dashboard=figures.sections,
     external_spending=spending.external_spending,
+    dossier=dossier,
 )

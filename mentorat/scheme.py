@@ -3,11 +3,20 @@
 from django.db.models import Count, Q
 from django.urls import reverse
 
+from accompagnement.file_sections import (
+    FileSection,
+    Programme,
+    Step,
+    as_date,
+    period,
+    session_count_annotations,
+    session_counts,
+)
 from accompagnement.models import Dispositif, Session
 from accompagnement.registry import Card, Scheme
 
 from . import demo, figures, services
-from .models import Mentorat, Rencontre
+from .models import Mentorat, Mentore, Rencontre
 
 
 def sessions_for(user):
@@ -69,6 +78,66 @@ def actions_for(user):
     ]
 
 
+def dossier(cadre):
+    """The cadre's mentoring for their file: relations as mentee and as mentor, with the
+    other side, the status and the meetings by status; the waiting list. Never a private
+    note (two queries, whatever the history)."""
+    relations = (
+        Mentorat.objects.filter(Q(mentore=cadre) | Q(mentor__cadre=cadre))
+        .select_related("mentor", "mentore")
+        .annotate(**session_count_annotations("rencontres"))
+        .order_by("date_debut", "pk")
+    )
+    programmes, etapes = [], []
+    for mentorat in relations:
+        if mentorat.mentore_id == cadre.pk:
+            titre = f"Mentorat avec {mentorat.mentor} (mentor)"
+        else:
+            titre = f"Mentorat de {mentorat.mentore} (en tant que mentor)"
+        programmes.append(
+            Programme(
+                dispositif=Dispositif.MENTORAT,
+                titre=titre,
+                statut=mentorat.get_statut_display(),
+                periode=period(mentorat.date_debut, mentorat.date_fin, mentorat.date_fin_prevue),
+                seances=session_counts(mentorat),
+            )
+        )
+        if mentorat.statut in (Mentorat.Statut.PROPOSE, Mentorat.Statut.DECLINE):
+            etapes.append(
+                Step(
+                    as_date(mentorat.cree_le),
+                    Dispositif.MENTORAT,
+                    f"Proposition : {titre}",
+                    mentorat.get_statut_display(),
+                )
+            )
+            continue
+        etapes.append(Step(mentorat.date_debut, Dispositif.MENTORAT, f"Début : {titre}"))
+        if mentorat.date_fin:
+            etapes.append(
+                Step(
+                    mentorat.date_fin,
+                    Dispositif.MENTORAT,
+                    f"Fin : {titre}",
+                    mentorat.get_statut_display(),
+                )
+            )
+    waiting = Mentore.objects.filter(cadre=cadre, statut=Mentore.Statut.EN_ATTENTE).first()
+    if waiting is not None:
+        since = as_date(waiting.en_attente_depuis)
+        programmes.append(
+            Programme(
+                dispositif=Dispositif.MENTORAT,
+                titre="Liste d'attente du mentorat",
+                statut=waiting.get_statut_display(),
+                periode=f"depuis le {since:%d/%m/%Y}",
+            )
+        )
+        etapes.append(Step(since, Dispositif.MENTORAT, "En attente d'un mentor"))
+    return FileSection(Dispositif.MENTORAT, programmes, etapes)
+
+
 SCHEME = Scheme(
     dispositif=Dispositif.MENTORAT,
     create_programme=services.create_from_demande,
@@ -78,4 +147,5 @@ SCHEME = Scheme(
     session_models=(Rencontre,),
     seed_demo=demo.seed,
     dashboard=figures.sections,
+    dossier=dossier,
 )

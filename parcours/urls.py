@@ -1,5 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "parcours"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.mon_dossier, name="mon_dossier"),
+    path("documents/<int:pk>/", views.document, name="document"),
+]

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accompagnement.models import CalendarFeed, Demande, Evaluation, Notification
 from cadres.models import Cadre, Invitation, Role, User
+from parcours.models import DocumentParcours
 
 from .models import Trace
 from .schemes import ANONYMOUS_EMAIL, PLACEHOLDER, all_personal_data, serialize
@@ -74,6 +75,18 @@ def export_data(cadre):
         ]
     for scheme, personal in all_personal_data():
         data["dispositifs"][scheme.dispositif] = personal.export(cadre)
+    # The bilan de parcours and plan individuel of their file: what, when, where (the
+    # files themselves are downloaded from the file's page).
+    data["documents_de_parcours"] = [
+        {
+            "nature": d.get_nature_display(),
+            "date": d.date,
+            "reference": d.reference,
+            "fichier": d.nom_fichier,
+            "ajoute_le": d.ajoute_le,
+        }
+        for d in DocumentParcours.objects.filter(cadre=cadre).defer("contenu")
+    ]
     return data
 
 
@@ -104,6 +117,8 @@ def anonymise_cadre(cadre, by=None, reason="demande d'effacement"):
             motif_decision=PLACEHOLDER
         )
         Evaluation.objects.filter(cadre=cadre).update(commentaire="")
+        # Their bilan and plan are about them only and count in no figure: erased.
+        DocumentParcours.objects.filter(cadre=cadre).delete()
         if cadre.user_id:
             _anonymise_account(cadre.user)
         Notification.objects.filter(email__iexact=cadre.email).update(

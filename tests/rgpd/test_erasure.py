@@ -235,3 +235,21 @@ def test_an_anonymised_cadre_has_no_data_page_any_more(client, two_ministries, v
     # The account is deactivated: the session no longer authenticates.
     response = client.get("/espace/mes-donnees/")
     assert response.status_code == 302
+
+
+def test_the_file_documents_are_exported_then_erased(two_ministries, victim):
+    from parcours.models import DocumentParcours
+    from rgpd.services import anonymise_cadre, export_data
+
+    DocumentParcours.objects.create(
+        cadre=victim,
+        nature=DocumentParcours.Nature.PLAN,
+        date=timezone.localdate(),
+        reference="Plan individuel 2026, GED RH",
+    )
+    exported = export_data(victim)["documents_de_parcours"]
+    assert [d["reference"] for d in exported] == ["Plan individuel 2026, GED RH"]
+    assert exported[0]["nature"] == "Plan individuel de développement des compétences (art. 8)"
+
+    assert anonymise_cadre(victim, by=two_ministries["admin"])
+    assert not DocumentParcours.objects.filter(cadre=victim).exists()
