@@ -7,6 +7,7 @@ from dsfr.models import DsfrConfig
 from import_export import fields, resources
 
 from . import services
+from .admin_filters import StructureSubtreeFilter
 from .exports import StreamingExportMixin
 from .forms import UserAddForm, UserChangeForm
 from .models import Cadre, Invitation, Role, Structure, User, Vivier
@@ -134,7 +135,7 @@ class CadreAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
         "civilite",
         "categorie",
         HasAccountFilter,
-        ("structure", admin.RelatedOnlyFieldListFilter),
+        StructureSubtreeFilter,
         "viviers",
     ]
     search_fields = ["nom", "prenom", "email", "matricule", "fonction", "corps", "structure__sigle"]

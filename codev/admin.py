@@ -34,6 +34,7 @@ from django.utils import timezone
 from import_export import fields, resources
 
 from accompagnement.services.sessions import sync_session_notifications
+from cadres.admin_filters import StructureSubtreeFilter
 from cadres.exports import StreamingExportMixin
 from cadres.models import Cadre, Role, User
 from cadres.perimeter import PerimeterAdminMixin, filter_for_user
@@ -336,7 +337,7 @@ class GroupeAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     list_filter = [
         "mode",
         "animation",
-        ("structure", admin.RelatedOnlyFieldListFilter),
+        StructureSubtreeFilter,
         CycleFilter,
     ]
     search_fields = ["nom", "theme", "animateur__email"]

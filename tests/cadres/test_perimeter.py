@@ -142,3 +142,27 @@ def test_changelist_queries_do_not_grow_with_rows(
         response = client.get(CHANGELIST)
     assert response.status_code == 200
     assert Cadre.objects.visible_to(m["delegue_a"]).count() == 41
+
+
+def test_structure_filter_offers_the_top_of_the_perimeter_and_keeps_to_it(client, two_ministries):
+    m = two_ministries
+    deeper = CadreFactory(structure=m["a_dir"], nom="Delta")
+    client.force_login(m["delegue_a"])
+    page = client.get(CHANGELIST).content.decode()
+    # The délégué's ministry and the level below it; not the other ministry.
+    assert f"?structure={m['a'].pk}" in page and f"?structure={m['a_dir'].pk}" in page
+    assert f"?structure={m['b'].pk}" not in page
+    assert f"?structure={m['a_srv'].pk}" not in page  # two levels down: the search finds it
+
+    listed = client.get(CHANGELIST, {"structure": m["a_dir"].pk}).context["cl"].result_list
+    assert set(listed) == {m["cadre_a"], deeper}  # the direction and its service
+    # Another ministry's structure in the address shows nothing of it.
+    listed = client.get(CHANGELIST, {"structure": m["b"].pk}).context["cl"].result_list
+    assert m["cadre_b"] not in set(listed)
+
+    client.force_login(m["admin"])
+    page = client.get(CHANGELIST).content.decode()
+    assert f"?structure={m['a'].pk}" in page and f"?structure={m['b'].pk}" in page
+    assert f"?structure={m['a_dir'].pk}" not in page  # the ministries only
+    listed = client.get(CHANGELIST, {"structure": m["b"].pk}).context["cl"].result_list
+    assert set(listed) == {m["cadre_b"]}
