@@ -1,6 +1,6 @@
 """What coaching offers the shared machinery (registered in CoachingConfig.ready)."""
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
 from django.urls import reverse
 
 from accompagnement.file_sections import (
@@ -15,27 +15,28 @@ from accompagnement.models import Dispositif
 from accompagnement.registry import Card, Scheme
 
 from . import demo, figures, services
-from .models import Coaching, EntretienDecouverte, Preselection, SeanceCoaching
+from .models import Coach, Coaching, EntretienDecouverte, Preselection, SeanceCoaching
 
 
 def sessions_for(user):
     """Sessions of the user's coachings, as coached cadre or as coach, and their
     discovery meetings (the cadre's, and the shortlisted coach's)."""
     seances = SeanceCoaching.objects.filter(
-        Q(coaching__cadre__user=user) | Q(coaching__coach__user=user)
+        coaching__in=Coaching.objects.of_user(user).values("pk")
     ).select_related("coaching__cadre__user", "coaching__coach__user")
     return seances, entretiens_for(user)
 
 
 def entretiens_for(user):
     return EntretienDecouverte.objects.filter(
-        Q(proposition__preselection__coaching__cadre__user=user) | Q(proposition__coach__user=user)
+        Q(proposition__preselection__coaching__cadre__user=user)
+        | Q(proposition__coach=Subquery(Coach.objects.filter(user=user).values("pk")[:1]))
     ).select_related("proposition__preselection__coaching__cadre__user", "proposition__coach__user")
 
 
 def _coachings_of(user):
     return (
-        Coaching.objects.filter(Q(cadre__user=user) | Q(coach__user=user))
+        Coaching.objects.of_user(user)
         .exclude(statut=Coaching.Statut.INTERROMPU)
         .select_related("cadre", "coach")
         .annotate(

@@ -78,6 +78,12 @@ class GroupeQuerySet(models.QuerySet):
 
         return filter_for_user(self, user, "structure")
 
+    def of_user(self, user):
+        """Groups the user animates or belongs to (not left). The membership is an
+        ``IN (subquery)``: no join, so no duplicate rows and no DISTINCT."""
+        members = Membre.objects.filter(cadre__user=user, date_sortie__isnull=True)
+        return self.filter(models.Q(animateur=user) | models.Q(pk__in=members.values("groupe")))
+
 
 class Animation(models.TextChoices):
     INTERNE = "interne", "Animateur interne"

@@ -22,24 +22,14 @@ from .models import EvaluationRendue, Groupe, Membre, Presence, Seance
 def sessions_for(user):
     """Séances of the groups the user animates or belongs to (not left)."""
     return (
-        Seance.objects.filter(
-            Q(groupe__animateur=user)
-            | Q(groupe__membres__cadre__user=user, groupe__membres__date_sortie__isnull=True)
-        )
-        .distinct()
+        Seance.objects.filter(groupe__in=Groupe.objects.of_user(user).values("pk"))
         .select_related("groupe__animateur")
         .prefetch_related("groupe__membres__cadre__user")
     )
 
 
 def programmes_for(user):
-    groupes = (
-        Groupe.objects.filter(
-            Q(animateur=user) | Q(membres__cadre__user=user, membres__date_sortie__isnull=True)
-        )
-        .distinct()
-        .order_by("-date_debut")
-    )
+    groupes = Groupe.objects.of_user(user).order_by("-date_debut")
     cards = []
     for groupe in groupes:
         anime = groupe.animateur_id == user.pk

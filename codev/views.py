@@ -53,9 +53,7 @@ from .models import (
 
 def groupes_of(user):
     """Groups the user animates or belongs to; nobody sees other groups."""
-    return Groupe.objects.filter(
-        Q(animateur=user) | Q(membres__cadre__user=user, membres__date_sortie__isnull=True)
-    ).distinct()
+    return Groupe.objects.of_user(user)
 
 
 def _animated(user):

@@ -358,8 +358,13 @@ class MentoratQuerySet(models.QuerySet):
         return filter_for_user(self, user, "mentore__structure")
 
     def of_user(self, user):
-        """Relations where the user is the mentee or the mentor."""
-        return self.filter(Q(mentore__user=user) | Q(mentor__user=user))
+        """Relations where the user is the mentee or the mentor: ``key = (scalar
+        subquery)`` on each side, looked up in the key's index (an OR across two joins
+        reads every relation)."""
+        return self.filter(
+            Q(mentore=models.Subquery(Cadre.objects.filter(user=user).values("pk")[:1]))
+            | Q(mentor=models.Subquery(Mentor.objects.filter(user=user).values("pk")[:1]))
+        )
 
     def with_health_alert(self, now=None):
         """Annotate ``alerte_point_etape``: a relation under way flagged by a health check

@@ -22,7 +22,7 @@ from .models import Mentorat, Mentore, Rencontre
 def sessions_for(user):
     """Meetings of the user's relations, as mentee or as mentor."""
     return Rencontre.objects.filter(
-        Q(mentorat__mentore__user=user) | Q(mentorat__mentor__user=user)
+        mentorat__in=Mentorat.objects.of_user(user).values("pk")
     ).select_related("mentorat__mentore__user", "mentorat__mentor__user")
 
 

@@ -72,3 +72,14 @@ def test_a_bigger_batch_costs_one_update_per_extra_message(settings):
     # Writes: the claim's, then one UPDATE per message sent at most (fewer when several
     # sends end together and are marked at once).
     assert large_writes - small_writes <= large_sent - small_sent
+
+
+def test_every_session_model_names_real_relations_for_its_participants():
+    from django.apps import apps
+
+    from accompagnement.models import Session
+
+    models = [m for m in apps.get_models() if issubclass(m, Session)]
+    assert len(models) >= 4
+    for model in models:
+        list(model.with_participants(model.objects.all()))  # FieldError on a bad path
