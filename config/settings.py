@@ -262,6 +262,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rgpd.tasks.apply_retention",
         "schedule": 24 * 3600.0,
     },
+    "close-finished-cohorts": {
+        "task": "cohortes.tasks.close_finished",
+        "schedule": 6 * 3600.0,
+    },
 }
 
 # Weights of the mentoring matching score (see mentorat/matching.py): points per

@@ -261,6 +261,14 @@ class Campagne(models.Model):
         related_name="+",
         help_text="Structures (sous-arbres compris) dont les mentorés et mentors participent.",
     )
+    # A cohort programme's campaign proposes mentors to the cohort's members only.
+    reservee_a = models.ManyToManyField(
+        "cadres.Cadre",
+        verbose_name="réservée aux cadres",
+        blank=True,
+        related_name="+",
+        help_text="Si renseigné, seuls ces cadres reçoivent une proposition de mentor.",
+    )
     date_debut = models.DateField("début des mentorats", default=timezone.localdate)
     duree_mois = models.PositiveSmallIntegerField(
         "durée des mentorats (mois)",

@@ -84,16 +84,34 @@ def create_from_demande(demande, by=None):
     mentore.contexte = CONTEXTE_FOR_DEMANDE.get(demande.contexte, mentore.contexte)
     if not mentore.objectifs:
         mentore.objectifs = demande.motivation
-    # Back on the list (retired, or a past relation over); one already waiting keeps
-    # their place in the queue.
+    _back_on_list(mentore)
+    mentore.save()
+    return mentore
+
+
+@transaction.atomic
+def enlist(cadre, contexte):
+    """A cohort programme puts its member on the waiting list, as an accepted request
+    would (a member already waiting keeps their place, one in a relation stays in it)."""
+    mentore, created = Mentore.objects.select_for_update().get_or_create(
+        cadre=cadre, defaults={"contexte": contexte}
+    )
+    if not created:
+        mentore.contexte = contexte
+        _back_on_list(mentore)
+        mentore.save()
+    return mentore
+
+
+def _back_on_list(mentore):
+    """Back on the list (retired, or a past relation over); one already waiting keeps
+    their place in the queue."""
     if mentore.statut == Mentore.Statut.RETIRE or (
         mentore.statut != Mentore.Statut.EN_ATTENTE and not _holds_relation(mentore.cadre)
     ):
         mentore.statut = Mentore.Statut.EN_ATTENTE
         mentore.en_attente_depuis = timezone.now()
         mentore.motif_attente = ""
-    mentore.save()
-    return mentore
 
 
 def _holds_relation(cadre):
@@ -205,13 +223,15 @@ def _within(structures):
 
 
 def campaign_pools(campagne):
-    """Waiting mentees of the campaign's perimeter, and its available mentors (with a
-    free place; those attached to no structure form a shared pool)."""
+    """Waiting mentees of the campaign's perimeter (of its cadres only, when it is
+    reserved to some), and its available mentors (with a free place; those attached
+    to no structure form a shared pool)."""
     perimeter = _within(campagne.structures.all())
+    waiting = Mentore.objects.waiting().filter(cadre__structure__in=perimeter)
+    if campagne.reservee_a.exists():  # a cohort programme's campaign
+        waiting = waiting.filter(cadre__in=campagne.reservee_a.all())
     mentees = list(
-        Mentore.objects.waiting()
-        .filter(cadre__structure__in=perimeter)
-        .select_related("cadre__structure")
+        waiting.select_related("cadre__structure")
         .prefetch_related("besoins", "mentors_souhaites", "mentors_exclus")
         .order_by("en_attente_depuis", "pk")
     )

@@ -98,6 +98,12 @@ REGISTERED = {
     "mentorat.offre": ("mentore.cadre_id", {"exclude_fields": ["criteres"]}),
     # A health check: sent and answered, the scores (signals for HR); not the comment.
     "mentorat.pointetape": ("mentorat.mentore_id", {"exclude_fields": ["commentaire"]}),
+    # The bilan de parcours and the plan individuel of the cadre's file: who added or
+    # removed which one, when; not the file's bytes.
+    "parcours.documentparcours": ("cadre_id", {"exclude_fields": ["contenu"]}),
+    # Cohort programmes: who organised what for whom; not the engine's working proposal.
+    "cohortes.cohorte": (None, {"exclude_fields": ["composition"], "m2m_fields": {"groupes"}}),
+    "cohortes.membrecohorte": ("cadre_id", {}),
 }
 
 # Never registered, whatever happens to the list above (checked by the tests).

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accompagnement.models import CalendarFeed, Demande, Evaluation, Notification
 from cadres.models import Cadre, Invitation, Role, User
+from cohortes.models import MembreCohorte
 from parcours.models import DocumentParcours
 
 from .models import Trace
@@ -86,6 +87,16 @@ def export_data(cadre):
             "ajoute_le": d.ajoute_le,
         }
         for d in DocumentParcours.objects.filter(cadre=cadre).defer("contenu")
+    ]
+    data["programmes_de_cohorte"] = [
+        {
+            "programme": m.cohorte.nom,
+            "structure": str(m.cohorte.structure),
+            "du": m.cohorte.date_debut,
+            "au": m.cohorte.date_fin,
+            "statut": m.cohorte.get_statut_display(),
+        }
+        for m in MembreCohorte.objects.filter(cadre=cadre).select_related("cohorte__structure")
     ]
     return data
 

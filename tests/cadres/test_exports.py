@@ -23,6 +23,7 @@ from cadres.exports import StreamingExportMixin
 from cadres.models import Cadre, Invitation, Structure, Vivier
 from coaching.models import Coach, Coaching, NoteCoach, Specialite
 from codev.models import Apprentissage, Groupe, PlanAction, Seance
+from cohortes.models import Cohorte
 from immersion.models import Immersion
 from mentorat.models import (
     Campagne,
@@ -292,6 +293,15 @@ def world(m, fast_password_hasher):
     )
     for key, structure in (("Alpha", m["a"]), ("Bravo", b)):
         Campagne.objects.create(nom=f"Campagne {key}").structures.set([structure])
+    for key, structure, cadre in (("Alpha", a, cadre_a), ("Bravo", b, cadre_b)):
+        cohorte = Cohorte.objects.create(
+            nom=f"Cohorte {key}",
+            structure=structure,
+            origine="liste",
+            date_debut=timezone.localdate(),
+            date_fin=timezone.localdate() + timedelta(days=200),
+        )
+        cohorte.membres.create(cadre=cadre)
     return m
 
 
@@ -316,6 +326,7 @@ EXPORTED = {
     Campagne: "Campagne Alpha",
     Mentorat: "ALPHA",
     Trace: "ALPHA",
+    Cohorte: "Cohorte Alpha",
 }
 
 
@@ -327,6 +338,7 @@ def a_only(m):
         "Alphamentor",
         "Groupe Alpha",
         "Campagne Alpha",
+        "Cohorte Alpha",
         "Ministère A",
         "Direction A1",
         "Service A1-1",
@@ -342,6 +354,7 @@ def b_only(m):
         "Bravomentor",
         "Groupe Bravo",
         "Campagne Bravo",
+        "Cohorte Bravo",
         "Ministère B",
         "Préfecture b",
     ]

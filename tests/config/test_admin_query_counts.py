@@ -17,6 +17,7 @@ from cadres import services as cadre_services
 from cadres.models import Cadre, Invitation, Structure
 from coaching.models import Coach, Coaching, SeanceCoaching, Specialite
 from codev.models import Groupe, Membre, Presence, Seance
+from cohortes.models import Cohorte
 from immersion.models import Immersion
 from mentorat.models import (
     Campagne,
@@ -209,6 +210,19 @@ def build_campagnes(m, n):
         campagne.structures.set([m["a_dir"], m["a_srv"]][: 1 + i % 2])
 
 
+def build_cohortes(m, n):
+    for i in range(n):
+        cohorte = Cohorte.objects.create(
+            nom=f"Cohorte {i}",
+            structure=[m["a_dir"], m["a_srv"]][i % 2],
+            origine="liste",
+            date_debut=date(2026, 1, 5),
+            date_fin=date(2026, 7, 5),
+            creee_par=UserFactory(),
+        )
+        cohorte.membres.create(cadre=CadreFactory(structure=m["a_srv"]))
+
+
 def build_traces(m, n):
     # Each cadre's creation is an audit entry about them; a change is another.
     for cadre in Cadre.objects.filter(pk__in=[c.pk for c in cadres(n // 2 or 1, m["a_srv"])]):
@@ -234,6 +248,7 @@ LISTS = {
     Offre: build_offres,
     Mentorat: build_mentorats,
     Campagne: build_campagnes,
+    Cohorte: build_cohortes,
 }
 
 

@@ -23,6 +23,7 @@ def test_beat_schedule_lists_the_sweeps():
         "coaching.tasks.remind_expiring_accreditations",
         "cadres.tasks.requeue_stalled_imports",
         "rgpd.tasks.apply_retention",
+        "cohortes.tasks.close_finished",
     }
 
 

@@ -61,7 +61,11 @@ def test_every_personal_data_model_is_registered_and_no_confidential_one():
 
 def test_every_project_model_has_an_audit_decision():
     """A new model of the project is registered, confidential or explicitly left out."""
-    project = ["cadres", "accompagnement", "coaching", "mentorat", "codev", "immersion", "rgpd"]
+    project = [
+        *("cadres", "accompagnement", "coaching", "mentorat", "codev", "immersion", "rgpd"),
+        "parcours",
+        "cohortes",
+    ]
     labels = {
         model._meta.label_lower
         for app in project

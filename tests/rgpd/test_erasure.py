@@ -249,6 +249,7 @@ def test_the_file_documents_are_exported_then_erased(two_ministries, victim):
     )
     exported = export_data(victim)["documents_de_parcours"]
     assert [d["reference"] for d in exported] == ["Plan individuel 2026, GED RH"]
+    assert export_data(victim)["programmes_de_cohorte"] == []
     assert exported[0]["nature"] == "Plan individuel de développement des compétences (art. 8)"
 
     assert anonymise_cadre(victim, by=two_ministries["admin"])

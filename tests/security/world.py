@@ -115,6 +115,23 @@ def _immersion(cadre, start):
     return immersion, convention
 
 
+def _cohorte(structure, cadres, by):
+    from cohortes.models import Cohorte
+
+    start = timezone.localdate()
+    cohorte = Cohorte.objects.create(
+        nom=f"Cohorte {structure.sigle}",
+        structure=structure,
+        origine="liste",
+        date_debut=start,
+        date_fin=start + timedelta(days=200),
+        creee_par=by,
+    )
+    for cadre in cadres:
+        cohorte.membres.create(cadre=cadre)
+    return cohorte
+
+
 def _campagne(structure, mentore, mentor, by):
     from mentorat.models import Campagne, Proposition
 
@@ -144,6 +161,20 @@ def _point_etape(mentorat):
         numero=1,
         cote=PointEtape.Cote.MENTORE,
         echeance=timezone.localdate() + timedelta(days=14),
+    )
+
+
+def _document_parcours(cadre):
+    from parcours.models import DocumentParcours
+
+    return DocumentParcours.objects.create(
+        cadre=cadre,
+        nature=DocumentParcours.Nature.BILAN,
+        date=timezone.localdate(),
+        nom_fichier="bilan.pdf",
+        type_fichier="application/pdf",
+        contenu=b"%PDF-1.4\n%%EOF\n",
+        taille=14,
     )
 
 
@@ -286,6 +317,10 @@ def build_world():
     w.signature_token = immersion_services.signature_token(accueil)
     w.feedback_token = immersion_services.feedback_token(w.immersion)
 
+    # --- the cadre's file: a document (bilan de parcours) each -----------------------
+    w.document = _document_parcours(w.cadre)
+    w.other_document = _document_parcours(w.other_cadre)
+
     # --- accounts: invitations, import jobs ------------------------------------------
     w.invitation = Invitation.objects.create(user=users["cadre"], invite_par=users["delegue"])
     w.other_invitation = Invitation.objects.create(
@@ -306,6 +341,10 @@ def build_world():
     w.other_import_job = ImportJob.objects.create(
         nature="cadres", nom_fichier="b.csv", contenu=b"", cree_par=users["other_delegue"]
     )
+
+    # --- cohort programmes ------------------------------------------------------------
+    w.cohorte = _cohorte(w.a, [w.cadre, w.peer], users["delegue"])
+    w.other_cohorte = _cohorte(w.b, [w.other_cadre], users["other_delegue"])
 
     # --- one object per admin model: {label: {"a": in A, "b": in B}} or {"any": obj} --
     third = _third_party_objects(w)
@@ -332,6 +371,7 @@ def build_world():
             "mentorat.mentoreenattente": {"a": w.mentore, "b": w.other_mentore},
             "mentorat.offre": {"a": w.offre, "b": w.other_offre},
             "codev.groupe": {"a": w.groupe, "b": w.other_groupe},
+            "cohortes.cohorte": {"a": w.cohorte, "b": w.other_cohorte},
             "immersion.immersion": {"a": w.immersion, "b": w.other_immersion},
             "rgpd.trace": {
                 "a": Trace.objects.filter(cadre=w.cadre).first(),

@@ -135,15 +135,20 @@ def all_rows():
         cadres,
         coaching,
         codev,
+        cohortes,
         immersion,
         mentorat,
+        parcours,
         portal,
         rgpd,
         site,
     )
 
     rows = []
-    modules = (site, accounts, portal, cadres, coaching, mentorat, codev, immersion, rgpd, admin)
+    modules = (
+        *(site, accounts, portal, cadres, coaching, mentorat, codev, immersion, rgpd),
+        *(parcours, cohortes, admin),
+    )
     for module in modules:
         rows.extend(module.rows() if callable(getattr(module, "rows", None)) else module.ROWS)
     return rows

@@ -55,6 +55,7 @@ ACCESS = {
     "mentorat.mentoreenattente": ("v", "v", True),
     "mentorat.offre": ("vc", "vc", True),
     "codev.groupe": ("vac", "vacd", True),
+    "cohortes.cohorte": ("vac", "vacd", True),
     "immersion.immersion": ("vac", "vacd", True),
     # The audit trail: read within the perimeter, written by nobody.
     "rgpd.trace": ("v", "v", True),
