@@ -3,9 +3,12 @@
 import time
 
 import pytest
-from celery.signals import task_failure
+from celery.signals import after_task_publish, task_failure, task_received
+from kombu.transport.redis import Transport as RedisTransport
 
 from config.celery import app as celery_app
+
+BRPOP_TIMEOUT = RedisTransport.brpop_timeout  # 1 s
 
 
 @pytest.fixture
@@ -26,21 +29,35 @@ def celery_worker_thread():
     # Messages left in the queue by an earlier test (restored when its worker stopped,
     # or published while no worker ran) would be run first, against rows long gone.
     celery_app.control.purge()
-    failures = []
+    # What became of each task, for the message of a test that waited in vain.
+    journal = {"published": [], "received": [], "failed": []}
 
-    def record_failure(sender=None, exception=None, **kwargs):
-        failures.append(f"{getattr(sender, 'name', sender)}: {exception!r}")
+    def published(sender=None, **kwargs):
+        journal["published"].append(sender)
 
-    task_failure.connect(record_failure, weak=False)
+    def received(request=None, **kwargs):
+        journal["received"].append(getattr(request, "name", request))
+
+    def failed(sender=None, exception=None, **kwargs):
+        journal["failed"].append(f"{getattr(sender, 'name', sender)}: {exception!r}")
+
+    signals = [(after_task_publish, published), (task_received, received), (task_failure, failed)]
+    for signal, receiver in signals:
+        signal.connect(receiver, weak=False)
     try:
         with start_worker(
             celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"
         ) as started:
-            started.failures = failures
+            started.journal = journal
             yield started
     finally:
-        task_failure.disconnect(record_failure)
+        for signal, receiver in signals:
+            signal.disconnect(receiver)
         conf.task_always_eager, conf.worker_hijack_root_logger = saved
+        # The stopped worker may have left a BRPOP waiting on Redis (kombu's
+        # brpop_timeout, 1 s): Redis would hand it the next test's message, which
+        # nobody reads any more. Let it time out before another test publishes.
+        time.sleep(BRPOP_TIMEOUT + 0.5)
 
 
 # A real worker's wait: generous, since CI machines run two test processes on two cores.
@@ -56,7 +73,9 @@ def wait_until(condition, worker, what, timeout=WORKER_TIMEOUT):
         time.sleep(0.05)
     with celery_app.connection_for_read() as connection:
         waiting = connection.default_channel.client.llen("celery")
+    journal = worker.journal
     raise AssertionError(
-        f"{what} within {timeout}s; messages still queued: {waiting}; "
-        f"task failures: {worker.failures or 'none'}"
+        f"{what} within {timeout}s; messages still queued: {waiting}; tasks published: "
+        f"{journal['published']}, received by the worker: {journal['received']}, failed: "
+        f"{journal['failed']} (an unpublished task: see the 'Broker unreachable' log)"
     )
