@@ -454,13 +454,14 @@ def _docx():
 def test_a_delegue_adds_a_document_the_cadre_downloads_it(client, journey):
     cadre = journey["cadre"]
     client.force_login(journey["delegue_a"])
-    response = _post(client, cadre, fichier=_upload("Plan 2026.docx", _docx()))
+    content = _docx()  # built once: a zip records the time it was made
+    response = _post(client, cadre, fichier=_upload("Plan 2026.docx", content))
     assert response.status_code == 302
     document = cadre.documents_parcours.get(nom_fichier="Plan 2026.docx")
     assert document.ajoute_par == journey["delegue_a"]
     assert document.type_fichier.endswith("wordprocessingml.document")
     client.force_login(cadre.user)
-    assert client.get(reverse("parcours:document", args=[document.pk])).content == _docx()
+    assert client.get(reverse("parcours:document", args=[document.pk])).content == content
 
 
 def test_a_reference_alone_is_enough(client, journey):
