@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from . import accessibility
+
 
 def site(request):
     """What the DSFR base template reads, from settings rather than the database."""
@@ -10,7 +12,7 @@ def site(request):
                 "Coaching, mentorat, codéveloppement et immersion des cadres supérieurs"
             ),
             "footer_description": "",
-            "accessibility_status": "non conforme",
+            "accessibility_status": accessibility.STATUS,
         },
         "product_name": settings.PRODUCT_NAME,
     }

@@ -8,7 +8,7 @@ from accompagnement.views import calendar_feed
 from immersion.urls import public_urlpatterns
 from rgpd import views as rgpd_views
 
-from . import views
+from . import accessibility, views
 
 # The admin signs in through allauth, so that MFA applies there too.
 admin.site.login = views.admin_login
@@ -20,7 +20,13 @@ pages = (
     [
         path(
             "accessibilite/",
-            views.page("pages/accessibilite.html", "Déclaration d'accessibilité"),
+            views.page(
+                "pages/accessibilite.html",
+                "Déclaration d'accessibilité",
+                audited_pages=accessibility.AUDITED_PAGES,
+                known_limits=accessibility.KNOWN_LIMITS,
+                audit_date=accessibility.AUDIT_DATE,
+            ),
             name="accessibilite",
         ),
         path(

@@ -12,9 +12,9 @@ def health(request):
     return JsonResponse({"statut": "ok"})
 
 
-def page(template, title):
+def page(template, title, **context):
     def view(request):
-        return render(request, template, {"page_title": title})
+        return render(request, template, {"page_title": title, **context})
 
     return view
 

@@ -52,7 +52,7 @@ def test_cadre_sees_their_own_profile_in_dsfr_page(client):
     assert str(cadre.structure) in html
     assert other.nom.upper() not in html
     assert 'class="fr-header"' in html and 'class="fr-footer"' in html
-    assert "Accessibilité : non conforme" in html
+    assert "Accessibilité : partiellement conforme" in html
 
 
 @pytest.mark.parametrize(
