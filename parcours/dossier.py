@@ -36,6 +36,7 @@ class Dossier:
     evaluations: list = field(default_factory=list)
     documents: list = field(default_factory=list)
     viviers: list = field(default_factory=list)
+    cohortes: list = field(default_factory=list)  # MembreCohorte, with their cohort
 
 
 def _demandes(cadre):
@@ -105,12 +106,35 @@ def _documents(cadre):
     return documents, etapes
 
 
+def _cohortes(cadre):
+    """The cohort programmes the cadre belongs to, and the rights they open."""
+    from cohortes.models import MembreCohorte
+
+    memberships = list(
+        MembreCohorte.objects.filter(cadre=cadre)
+        .select_related("cohorte__structure")
+        .order_by("cohorte__date_debut", "pk")
+    )
+    etapes = [
+        Step(
+            m.cohorte.date_debut,
+            "",
+            f"Programme de cohorte « {m.cohorte.nom} »",
+            f"jusqu'au {m.cohorte.date_fin:%d/%m/%Y}",
+        )
+        for m in memberships
+    ]
+    return memberships, etapes
+
+
 def build(cadre) -> Dossier:
     dossier = Dossier(cadre=cadre, viviers=list(cadre.viviers.all()))
     dossier.demandes, etapes = _demandes(cadre)
     dossier.evaluations, more = _evaluations(cadre)
     etapes += more
     dossier.documents, more = _documents(cadre)
+    etapes += more
+    dossier.cohortes, more = _cohortes(cadre)
     etapes += more
     for scheme in registry.all_schemes():
         if scheme.dossier is not None:

@@ -530,3 +530,37 @@ def test_a_document_of_another_cadre_cannot_be_reached_through_this_file(client,
     )
     assert client.post(url).status_code == 404
     assert DocumentParcours.objects.filter(pk=document.pk).exists()
+
+
+def _cohorts(cadre, count, by):
+    from cohortes.models import Cohorte
+
+    start = timezone.localdate()
+    for i in range(count):
+        cohorte = Cohorte.objects.create(
+            nom=f"Cycle des futurs directeurs n° {i + 1}",
+            structure=cadre.structure,
+            origine="liste",
+            date_debut=start - timedelta(days=30 * i),
+            date_fin=start + timedelta(days=180),
+            droit_coaching=i == 0,
+            droit_immersion=True,
+            creee_par=by,
+        )
+        cohorte.membres.create(cadre=cadre)
+
+
+def test_the_file_lists_the_cohort_programmes_and_the_rights_they_open(client, two_ministries):
+    m = two_ministries
+    few, many = make_cadre_user(structure=m["a_srv"]), make_cadre_user(structure=m["a_srv"])
+    _cohorts(few, 1, m["delegue_a"])
+    _cohorts(many, 3, m["delegue_a"])
+    client.force_login(many.user)
+    html = unescape(client.get(PORTAL).content.decode())
+    assert "Cycle des futurs directeurs n° 3" in html
+    assert "ouvre droit à un coaching et à une période d'immersion professionnelle" in html
+    assert "Programme de cohorte « Cycle des futurs directeurs n° 1 »" in timeline(html)[-1]
+    assert _count(client, few.user, PORTAL) == _count(client, many.user, PORTAL)
+    assert _count(client, m["delegue_a"], admin_url(few)) == _count(
+        client, m["delegue_a"], admin_url(many)
+    )
