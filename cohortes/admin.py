@@ -147,6 +147,16 @@ class CohorteAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
                 name="cohortes_cohorte_confirm_groups",
             ),
             path(
+                "<int:pk>/membres/ajouter/",
+                view(self.add_members_view, post=True),
+                name="cohortes_cohorte_add_members",
+            ),
+            path(
+                "<int:pk>/membres/retirer/",
+                view(self.remove_member_view, post=True),
+                name="cohortes_cohorte_remove_member",
+            ),
+            path(
                 "<int:pk>/suivi.csv",
                 view(self.suivi_csv_view),
                 name="cohortes_cohorte_suivi_csv",
@@ -282,6 +292,37 @@ class CohorteAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
             cohorte,
             success=f"{len(created)} groupe(s) de codéveloppement créé(s) : leurs animateurs "
             "planifient les séances.",
+        )
+
+    def add_members_view(self, request, pk):
+        cohorte = self._cohorte(request, pk)
+        try:
+            added = services.add_members(request.user, cohorte, request.POST.get("liste", ""))
+        except ValidationError as error:
+            return self._done(request, cohorte, error)
+        if not added:
+            messages.info(request, "Ces cadres sont déjà membres de la cohorte.")
+            return redirect("admin:cohortes_cohorte_change", cohorte.pk)
+        return self._done(
+            request,
+            cohorte,
+            success=f"{len(added)} membre(s) ajouté(s) : " + ", ".join(str(c) for c in added) + ".",
+        )
+
+    def remove_member_view(self, request, pk):
+        cohorte = self._cohorte(request, pk)
+        cadre_id = request.POST.get("cadre", "")
+        membre = (
+            cohorte.membres.select_related("cadre").filter(cadre_id=cadre_id).first()
+            if cadre_id.isdigit()
+            else None
+        )
+        if membre is None:
+            error = ValidationError("Cette personne n'est pas membre de la cohorte.")
+            return self._done(request, cohorte, error)
+        services.remove_member(cohorte, membre.cadre_id)
+        return self._done(
+            request, cohorte, success=f"{membre.cadre} ne fait plus partie de la cohorte."
         )
 
     def suivi_csv_view(self, request, pk):

@@ -89,7 +89,7 @@ def parse_identifiers(text):
     return list(dict.fromkeys(part for part in re.split(r"[\s,;]+", text or "") if part))
 
 
-def cadres_from_list(user, structure, text):
+def cadres_from_list(user, structure, text, nothing_done="aucune cohorte n'a été créée"):
     """The cadres named by matricule or email address. Unknown identifiers, and those
     of cadres outside the délégué's perimeter (which must not reveal that they exist),
     are refused together; so are cadres outside the organising structure."""
@@ -110,7 +110,7 @@ def cadres_from_list(user, structure, text):
             {
                 "liste": "Identifiants inconnus ou hors de votre périmètre : "
                 + ", ".join(unknown)
-                + ". Corrigez la liste : aucune cohorte n'a été créée."
+                + f". Corrigez la liste : {nothing_done}."
             }
         )
     cadres = list({c.pk: c for c in found.values()}.values())
@@ -180,6 +180,48 @@ def create_cohort(
     )
     MembreCohorte.objects.bulk_create(MembreCohorte(cohorte=cohorte, cadre=c) for c in cadres)
     return cohorte
+
+
+@transaction.atomic
+def add_members(user, cohorte, liste):
+    """Late members, named by matricule or email address, under the same rules as at
+    creation (perimeter, organising structure, active), or nobody. Once the mentoring
+    campaign is launched, they join it on the waiting list, to be matched by a new
+    computation or the waiting list's offers; groups already created are not changed.
+    Returns the cadres added (those already members are left as they are)."""
+    cohorte = Cohorte.objects.select_for_update().get(pk=cohorte.pk)
+    cadres = cadres_from_list(
+        user, cohorte.structure, liste, nothing_done="aucun membre n'a été ajouté"
+    )
+    already = set(cohorte.membres.values_list("cadre_id", flat=True))
+    added = [c for c in cadres if c.pk not in already]
+    MembreCohorte.objects.bulk_create(MembreCohorte(cohorte=cohorte, cadre=c) for c in added)
+    if cohorte.campagne_id and added:
+        for cadre in added:
+            mentorat_services.enlist(cadre, Mentore.Contexte.CYCLE)
+        cohorte.campagne.reservee_a.add(*added)
+    if added:
+        _forget_composition(cohorte)
+    return added
+
+
+def _forget_composition(cohorte):
+    """A proposal not yet confirmed was made for other members: it is computed again."""
+    if cohorte.composition:
+        cohorte.composition = {}
+        cohorte.save(update_fields=["composition"])
+
+
+@transaction.atomic
+def remove_member(cohorte, cadre_id):
+    """A member leaves the programme (their relations and groups, which are programmes
+    of their own, stay as they are); they no longer count in its campaign."""
+    removed, _ = MembreCohorte.objects.filter(cohorte=cohorte, cadre_id=cadre_id).delete()
+    if not removed:
+        raise ValidationError("Cette personne n'est pas membre de la cohorte.")
+    if cohorte.campagne_id:
+        cohorte.campagne.reservee_a.remove(cadre_id)
+    _forget_composition(cohorte)
 
 
 def member_cadres(cohorte):

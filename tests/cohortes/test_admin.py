@@ -19,7 +19,7 @@ from codev.models import EvaluationRendue, Groupe, Presence, Seance
 from cohortes import services
 from cohortes.models import Cohorte
 from cohortes.suivi import follow_up
-from mentorat.models import Mentorat, Rencontre
+from mentorat.models import Mentorat, Mentore, Rencontre
 from tests.exports import as_dicts, csv_rows, xlsx_rows
 from tests.factories import (
     CadreFactory,
@@ -284,6 +284,8 @@ PAGES = [
     ("compose", "post"),
     ("move", "post"),
     ("confirm_groups", "post"),
+    ("add_members", "post"),
+    ("remove_member", "post"),
 ]
 
 
@@ -395,3 +397,55 @@ def test_a_member_moved_out_of_the_perimeter_leaves_the_follow_up(client, cw):
     assert moved.email not in {row["Adresse électronique"] for row in rows}
     client.force_login(cw["admin"])
     assert len(client.get(url("change", cohorte)).context["lines"]) == 3
+
+
+# --- Members after creation ------------------------------------------------------------
+
+
+def test_delegue_adds_late_members_who_join_the_launched_campaign(client, cw):
+    cohorte = make_cohort(cw, cw["cadres"][:5])
+    services.launch_campaign(cohorte, by=cw["delegue_a"])
+    cohorte.refresh_from_db()
+    client.force_login(cw["delegue_a"])
+    page = client.get(url("change", cohorte)).content.decode()
+    assert 'id="ajout-membres"' in page and "Retirer" in page
+
+    late = cw["cadres"][5:7]
+    response = client.post(
+        url("add_members", cohorte), {"liste": f"{late[0].matricule}\n{late[1].email}"}
+    )
+    assert response.status_code == 302
+    assert "2 membre(s) ajouté(s)" in messages_of(response)[0]
+    assert cohorte.membres.count() == 7
+    assert set(cohorte.campagne.reservee_a.all()) >= set(late)
+    assert Mentore.objects.filter(cadre__in=late, statut="en_attente").count() == 2
+
+
+def test_adding_an_unknown_or_outside_member_adds_nobody(client, cw):
+    cohorte = make_cohort(cw, cw["cadres"][:5])
+    client.force_login(cw["delegue_a"])
+    for liste in (f"{cw['cadres'][6].matricule}\nINCONNU-42", cw["cadre_b"].matricule):
+        response = client.post(url("add_members", cohorte), {"liste": liste})
+        assert response.status_code == 302
+        assert "aucun membre n'a été ajouté" in messages_of(response)[-1]
+        assert cohorte.membres.count() == 5
+
+
+def test_delegue_removes_a_member_who_leaves_the_campaign_and_the_proposal(client, cw):
+    cohorte = make_cohort(cw, cw["cadres"][:6])
+    services.launch_campaign(cohorte, by=cw["delegue_a"])
+    services.propose_groups(cohorte)
+    cohorte.refresh_from_db()
+    leaving = cw["cadres"][2]
+    client.force_login(cw["delegue_a"])
+    response = client.post(url("remove_member", cohorte), {"cadre": leaving.pk})
+    assert response.status_code == 302
+    assert "ne fait plus partie de la cohorte" in messages_of(response)[0]
+    cohorte.refresh_from_db()
+    assert leaving not in services.member_cadres(cohorte)
+    assert leaving not in cohorte.campagne.reservee_a.all()
+    assert cohorte.composition == {}  # computed again for the members left
+    # Somebody who is not a member: refused, nothing changes.
+    response = client.post(url("remove_member", cohorte), {"cadre": cw["cadre_b"].pk})
+    assert "n'est pas membre" in messages_of(response)[-1]
+    assert cohorte.membres.count() == 5

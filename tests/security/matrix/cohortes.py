@@ -14,7 +14,7 @@ ROWS = [
     Row("admin:cohortes_cohorte_suivi_csv", COHORTE_A, SEEN_IN_A),
     Row("admin:cohortes_cohorte_suivi_xlsx", COHORTE_A, SEEN_IN_A),
 ]
-for name in ("campaign", "compose", "move", "confirm_groups"):
+for name in ("campaign", "compose", "move", "confirm_groups", "add_members", "remove_member"):
     ROWS += [
         Row(f"admin:cohortes_cohorte_{name}", COHORTE_A, DONE_IN_A, method="post"),
         Row(f"admin:cohortes_cohorte_{name}", COHORTE_A, staff(NOT_ALLOWED)),
