@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import format_html
 
+from cadres.admin_mixins import ReadOnlyAdminMixin
 from cadres.exports import StreamingExportMixin
 from cadres.models import Role
 from cadres.perimeter import PerimeterAdminMixin, filter_for_user, is_national_admin
@@ -259,7 +260,7 @@ class EvaluationAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmi
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The outbox, for administrators: what left, what waits, what failed."""
 
     list_display = ["kind", "email", "due_at", "statut", "attempts", "sent_at"]
@@ -273,12 +274,3 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return is_national_admin(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

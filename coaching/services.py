@@ -466,6 +466,18 @@ def _release(preselection, keep=None, now=None):
             outbox.notify("coaching_preselection_liberee", proposition, user=proposition.coach.user)
 
 
+def _close(preselection, statut, by, keep=None, **motif):
+    """The list ends (``statut``, with its reason field if any): who closed it and
+    when, and every coach but ``keep`` released."""
+    now = timezone.now()
+    preselection.statut = statut
+    for name, text in motif.items():
+        setattr(preselection, name, text.strip())
+    preselection.cloturee_par, preselection.cloturee_le = by, now
+    preselection.save()
+    _release(preselection, keep=keep, now=now)
+
+
 @transaction.atomic
 def propose_shortlist(coaching, coaches, by=None):
     """The délégué shortlists two or three coaches for an engagement still to assign.
@@ -605,12 +617,7 @@ def ask_new_shortlist(preselection, motif, by=None):
                 "votre délégué à vous en proposer d'autres."
             }
         )
-    now = timezone.now()
-    preselection.statut = Preselection.Statut.NOUVELLE_DEMANDEE
-    preselection.motif_nouvelle = motif.strip()
-    preselection.cloturee_par, preselection.cloturee_le = by, now
-    preselection.save()
-    _release(preselection, now=now)
+    _close(preselection, Preselection.Statut.NOUVELLE_DEMANDEE, by, motif_nouvelle=motif)
     for user in _delegues_to_tell(preselection):
         outbox.notify("coaching_preselection_nouvelle", preselection, user=user)
     return preselection
@@ -624,11 +631,7 @@ def confirm_choice(preselection, by=None):
     _step(preselection, Preselection.Statut.CONFIRMEE)
     coach = preselection.coach_choisi
     assign(preselection.coaching, coach, by=by, preselection=preselection)
-    now = timezone.now()
-    preselection.statut = Preselection.Statut.CONFIRMEE
-    preselection.cloturee_par, preselection.cloturee_le = by, now
-    preselection.save()
-    _release(preselection, keep=coach, now=now)
+    _close(preselection, Preselection.Statut.CONFIRMEE, by, keep=coach)
     if preselection.coaching.cadre.user_id:
         outbox.notify(
             "coaching_preselection_confirmee", preselection, user=preselection.coaching.cadre.user
@@ -644,10 +647,5 @@ def withdraw_shortlist(preselection, motif, by=None):
     _step(preselection, Preselection.Statut.RETIREE)
     if not (motif or "").strip():
         raise ValidationError({"motif": "Indiquez pourquoi la présélection est retirée."})
-    now = timezone.now()
-    preselection.statut = Preselection.Statut.RETIREE
-    preselection.motif_retrait = motif.strip()
-    preselection.cloturee_par, preselection.cloturee_le = by, now
-    preselection.save()
-    _release(preselection, now=now)
+    _close(preselection, Preselection.Statut.RETIREE, by, motif_retrait=motif)
     return preselection

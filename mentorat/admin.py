@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 from import_export import fields, resources
 
 from accompagnement.models import Session
+from cadres.admin_mixins import ReadOnlyAdminMixin
 from cadres.exports import StreamingExportMixin
 from cadres.perimeter import (
     PerimeterAdminMixin,
@@ -364,7 +365,9 @@ def _attente(mentore):
 
 
 @admin.register(MentoreEnAttente)
-class FileAttenteAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
+class FileAttenteAdmin(
+    ReadOnlyAdminMixin, PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin
+):
     """The queue, read-only: who waits, since when, why, and the offer under way. Needs
     and wishes are edited on the waiting list's page (``MentoreAdmin``)."""
 
@@ -409,15 +412,6 @@ class FileAttenteAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdm
                 ),
             )
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="mentoré", ordering="cadre__nom")
     def mentore_col(self, obj):

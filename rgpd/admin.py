@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from cadres.admin import CadreAdmin as BaseCadreAdmin
+from cadres.admin_mixins import ReadOnlyAdminMixin
 from cadres.exports import StreamingExportMixin
 from cadres.models import Cadre
 from cadres.perimeter import PerimeterAdminMixin, is_national_admin
@@ -20,7 +21,7 @@ if admin.site.is_registered(Trace):
 
 
 @admin.register(Trace)
-class TraceAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
+class TraceAdmin(ReadOnlyAdminMixin, PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
     """Délégués read the entries about cadres of their perimeter, administrators all of
     them; nobody adds, changes or deletes one (no permission is enough for that)."""
 
@@ -56,15 +57,6 @@ class TraceAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin):
         ("Page", "chemin"),
     ]
     export_select_related = ["content_type", "cadre"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="objet")
     def type_objet(self, obj):
