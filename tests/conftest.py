@@ -4,6 +4,36 @@ from config.celery import app as celery_app
 from tests.factories import CadreFactory, StructureFactory, make_admin, make_delegue
 
 
+def pytest_configure(config):
+    """Under xdist both test processes share one Redis database for the cache: each
+    keeps its own keys (allauth's sign-in rate limits, per IP, would add up)."""
+    import os
+
+    from django.conf import settings
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        settings.CACHES["default"]["KEY_PREFIX"] = worker
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_cache_flush():
+    """The Redis cache shares its database with the Celery broker: ``cache.clear()`` is a
+    FLUSHDB that drops queued tasks and kombu's queue bindings, so a real worker running
+    in the other test process would never see its task. Fail loudly instead."""
+    from django.core.cache.backends.redis import RedisCache
+
+    def refuse(self):
+        raise AssertionError(
+            "cache.clear() empties the broker's Redis database: use a locmem cache "
+            "(settings.CACHES) or delete the keys you set"
+        )
+
+    saved, RedisCache.clear = RedisCache.clear, refuse
+    yield
+    RedisCache.clear = saved
+
+
 @pytest.fixture(autouse=True)
 def _mail_and_tasks(settings):
     """Mails land in ``mail.outbox``; tasks run inline unless a test starts a worker."""

@@ -13,12 +13,16 @@ LOGIN = "/compte/login/"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
+def _fresh_rate_limits(settings):
     """allauth's own per-IP rate limit on the sign-in page lives in the cache, which
-    outlives a test: start each test with none."""
-    from django.core.cache import cache
-
-    cache.clear()
+    outlives a test: each test gets an empty cache of its own (not ``cache.clear()``,
+    which empties the broker's Redis database too)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "lockout",
+        }
+    }
 
 
 def sign_in(client, email, password, ip="192.0.2.10"):
