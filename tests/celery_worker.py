@@ -71,11 +71,35 @@ def wait_until(condition, worker, what, timeout=WORKER_TIMEOUT):
         if condition():
             return
         time.sleep(0.05)
-    with celery_app.connection_for_read() as connection:
-        waiting = connection.default_channel.client.llen("celery")
     journal = worker.journal
     raise AssertionError(
-        f"{what} within {timeout}s; messages still queued: {waiting}; tasks published: "
-        f"{journal['published']}, received by the worker: {journal['received']}, failed: "
-        f"{journal['failed']} (an unpublished task: see the 'Broker unreachable' log)"
+        f"{what} within {timeout}s; tasks published: {journal['published']}, received by "
+        f"the worker: {journal['received']}, failed: {journal['failed']} (an unpublished "
+        f"task: see the 'Broker unreachable' log); broker: {broker_state()}; worker: "
+        f"{worker_state(worker)}"
     )
+
+
+def broker_state():
+    """Every key of the broker's database (queues, kombu's bindings, unacked messages)."""
+    with celery_app.connection_for_read() as connection:
+        client = connection.default_channel.client
+        state = {}
+        for key in client.scan_iter(count=1000):
+            kind = client.type(key).decode()
+            size = {"list": client.llen, "set": client.smembers, "hash": client.hlen}.get(kind)
+            state[key.decode()] = size(key) if size else kind
+        return state
+
+
+def worker_state(worker):
+    consumer = getattr(worker, "consumer", None)
+    if consumer is None:
+        return "no consumer"
+    task_consumer = getattr(consumer, "task_consumer", None)
+    return {
+        "blueprint": getattr(consumer.blueprint, "state", None),
+        "queues": [q.name for q in getattr(task_consumer, "queues", [])],
+        "knows the tasks": sorted(name for name in consumer.strategies if "import" in name),
+        "connection": repr(getattr(consumer, "connection", None)),
+    }

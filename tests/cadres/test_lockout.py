@@ -1,6 +1,8 @@
 """Brute-force protection (django-axes): repeated failed sign-ins lock the account and
 the IP address for the cool-off time, with a French page; a success resets the count."""
 
+import uuid
+
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import SESSION_KEY
@@ -20,7 +22,7 @@ def _fresh_rate_limits(settings):
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "lockout",
+            "LOCATION": f"lockout-{uuid.uuid4()}",  # locmem caches of one name share data
         }
     }
 
