@@ -51,6 +51,9 @@ class Scheme:
 
 
 _schemes: dict[str, Scheme] = {}
+# Pending actions that do not belong to one scheme (the rights a cohort programme
+# opens): user -> list[Card], in a bounded number of queries.
+_action_providers: list[Callable] = []
 
 
 def register(scheme: Scheme):
@@ -68,6 +71,16 @@ def get(dispositif) -> Scheme | None:
 
 def all_schemes():
     return list(_schemes.values())
+
+
+def register_actions(provider):
+    if provider not in _action_providers:
+        _action_providers.append(provider)
+    return provider
+
+
+def action_providers():
+    return list(_action_providers)
 
 
 def session_querysets(scheme, user):

@@ -43,6 +43,9 @@ def _cards(user, attribute):
         provider = getattr(scheme, attribute)
         if provider:
             cards += provider(user)
+    if attribute == "actions_for":
+        for provider in registry.action_providers():
+            cards += provider(user)
     return cards
 
 
@@ -103,7 +106,9 @@ def demande_list(request):
 @login_required
 def demande_create(request):
     cadre = _require_cadre(request)
-    form = DemandeForm(request.POST or None)
+    # A link may preset the scheme and the context (a cohort's right, a scheme's page).
+    preset = {key: request.GET[key] for key in ("dispositif", "contexte") if key in request.GET}
+    form = DemandeForm(request.POST or None, initial=preset)
     if request.method == "POST" and form.is_valid():
         demande = demande_services.submit(
             cadre, by=request.user, origine=Demande.Origine.CADRE, **form.cleaned_data

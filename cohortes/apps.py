@@ -7,3 +7,10 @@ class CohortesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "cohortes"
     verbose_name = "Programmes de cohorte"
+
+    def ready(self):
+        from accompagnement import registry
+
+        from . import droits
+
+        registry.register_actions(droits.actions_for)

@@ -11,12 +11,14 @@ from datetime import date, timedelta
 from django.db.models import Count, F, Max, Q
 from django.utils import timezone
 
-from accompagnement.models import Evaluation, Session
+from accompagnement.models import Dispositif, Evaluation, Session
 from cadres.perimeter import filter_for_user
 from coaching.models import Coaching
 from codev.models import EvaluationRendue, Membre, Presence, Seance
 from immersion.models import Immersion
 from mentorat.models import Mentorat, Mentore
+
+from . import droits
 
 # A member without a held session, meeting or séance attended for this long is flagged.
 SILENCE = timedelta(weeks=6)
@@ -39,6 +41,8 @@ class Ligne:
     derniere_activite: date | None = None
     alerte: bool = False
     dates: list = field(default_factory=list, repr=False)
+    # Scheme -> the latest request made of a right the cohort opens (None: not asked).
+    droits: dict = field(default_factory=dict, repr=False)
 
     @property
     def cadre(self):
@@ -54,17 +58,27 @@ class Ligne:
     def groupe_text(self):
         return self.groupe.groupe.nom if self.groupe is not None else "—"
 
+    def droit_text(self, dispositif):
+        """What became of a right the cohort opens, for a member without the programme."""
+        if dispositif not in self.droits:
+            return "—"
+        demande = self.droits[dispositif]
+        if demande is None:
+            return "Droit ouvert, pas encore demandé"
+        statut = demande.get_statut_display().lower()
+        return f"Droit ouvert, demande {statut} (reçue le {demande.recue_le:%d/%m/%Y})"
+
     @property
     def coaching_text(self):
         if self.coaching is None:
-            return "—"
+            return self.droit_text(Dispositif.COACHING)
         coach = f" avec {self.coaching.coach}" if self.coaching.coach_id else ""
         return f"{self.coaching.get_statut_display()}{coach}"
 
     @property
     def immersion_text(self):
         if self.immersion is None:
-            return "—"
+            return self.droit_text(Dispositif.IMMERSION)
         return f"{self.immersion.get_statut_display()} – {self.immersion.structure_accueil}"
 
     @property
@@ -198,6 +212,13 @@ def follow_up(cohorte, today=None, user=None):
         line = lines[cadre_id]
         line.immersion, line.jours_immersion = immersion, immersion.faits
         line.dates.append(immersion.dernier)
+
+    # The coaching and immersion rights the cohort opens, and the requests made of them.
+    schemes = [d for d, name in droits.RIGHTS.items() if getattr(cohorte, name)]
+    if schemes:
+        requests = droits.requests_of(cohorte, ids)
+        for cadre_id, line in lines.items():
+            line.droits = {d: requests.get((cadre_id, d)) for d in schemes}
 
     # End-of-programme questionnaires the members answered since the start.
     for cadre_id, n in (
