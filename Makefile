@@ -15,9 +15,9 @@ MANAGE  := $(PYTHON) manage.py
 STAMP   := $(VENV)/.installed
 DEMO_STAMP := var/.demo-loaded
 
-# Two processes (the 10-minute budget is for 2 cores); see tests/conftest.py for the
-# tests that share the Redis broker and run in one of them.
-PYTEST_ARGS ?= -n 2 --dist loadgroup
+# Two processes (the 10-minute budget is for 2 cores); each has its own task queue on
+# the shared Redis broker (tests/conftest.py).
+PYTEST_ARGS ?= -n 2
 
 # Services used by `make test` (override on the command line or in the environment).
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/accompagnement

@@ -13,7 +13,8 @@ BRPOP_TIMEOUT = RedisTransport.brpop_timeout  # 1 s
 
 @pytest.fixture
 def celery_worker_thread():
-    """A real Celery worker (in a thread) consuming from the Redis broker."""
+    """A real Celery worker (in a thread) consuming from the Redis broker, on this test
+    process's own queue (see ``pytest_configure`` in tests/conftest.py)."""
     from celery.contrib.testing.worker import start_worker
     from django.conf import settings
 
@@ -49,6 +50,8 @@ def celery_worker_thread():
             celery_app, perform_ping_check=False, pool="solo", loglevel="WARNING"
         ) as started:
             started.journal = journal
+            queues = [q.name for q in started.consumer.task_consumer.queues]
+            assert queues == [celery_app.conf.task_default_queue], queues
             yield started
     finally:
         for signal, receiver in signals:

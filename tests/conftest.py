@@ -5,15 +5,22 @@ from tests.factories import CadreFactory, StructureFactory, make_admin, make_del
 
 
 def pytest_configure(config):
-    """Under xdist both test processes share one Redis database for the cache: each
-    keeps its own keys (allauth's sign-in rate limits, per IP, would add up)."""
+    """Under xdist (``make test`` runs two processes) both processes share one Redis
+    database. Each keeps its own cache keys (allauth's sign-in rate limits, per IP,
+    would add up) and its own task queue: a real worker started by a test of one
+    process would otherwise take the other's tasks and run them against the wrong test
+    database (xdist's ``xdist_group`` cannot keep such tests together: pytest 9.2
+    ignores the group xdist 3.8 writes into the test's id)."""
     import os
 
     from django.conf import settings
 
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker and settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+    if not worker:
+        return
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
         settings.CACHES["default"]["KEY_PREFIX"] = worker
+    celery_app.conf.task_default_queue = f"celery-{worker}"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -75,14 +82,3 @@ from tests.celery_worker import celery_worker_thread  # noqa: E402, F401
 def fast_password_hasher(settings):
     """MD5 instead of PBKDF2 (about 0.2 s a password): for tests creating many accounts."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def pytest_collection_modifyitems(items):
-    """Under xdist (``make test`` runs two processes), tests that use the Redis broker
-    all go to one process: two Celery workers on one broker would take each other's
-    tasks and run them against the other process's test database."""
-    for item in items:
-        if item.get_closest_marker("worker") or "celery_worker_thread" in getattr(
-            item, "fixturenames", ()
-        ):
-            item.add_marker(pytest.mark.xdist_group("redis-broker"))

@@ -1,6 +1,5 @@
 """Fixtures of the security suite: one world for the package, one client per role."""
 
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -8,16 +7,6 @@ from django.db import transaction
 from django.test import Client
 
 from tests.security.world import ANONYMOUS_ROLES, ROLES, build_world
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under xdist, the suite's tests share one worker, so the world is built once."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(item.path).parents:
-            item.add_marker(pytest.mark.xdist_group("security"))
 
 
 def _tiny_pdf(immersion, version):
