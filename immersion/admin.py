@@ -87,6 +87,7 @@ class ImmersionAdminForm(forms.ModelForm):
             "motif_decision",
             "ordre_mission_numero",
             "ordre_mission_date",
+            "commentaire_interne",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -363,6 +364,7 @@ class ImmersionAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin
                 ],
             },
         ),
+        ("Suivi interne", {"fields": ["commentaire_interne"]}),
     ]
 
     def get_queryset(self, request):
@@ -381,9 +383,12 @@ class ImmersionAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin
             fields.append("cadre")  # an immersion does not move to another agent
         return fields
 
+    # Before the request exists: no convention, no ordre de mission, no follow-up yet.
+    ADD_FIELDSETS = ("Demande", "Accueil", "Administration d'emploi", "Décision")
+
     def get_fieldsets(self, request, obj=None):
         if obj is None:
-            return self.fieldsets[1:-1]
+            return [f for f in self.fieldsets if f[0] in self.ADD_FIELDSETS]
         return self.fieldsets
 
     def get_inlines(self, request, obj):
@@ -516,6 +521,7 @@ class ImmersionAdmin(PerimeterAdminMixin, StreamingExportMixin, admin.ModelAdmin
             "motif_decision",
             "ordre_mission_numero",
             "ordre_mission_date",
+            "commentaire_interne",
         ]
         changes = {f: data[f] for f in form.changed_data if f in editable}
         if statut != stored.statut:

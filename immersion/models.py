@@ -73,6 +73,14 @@ class Immersion(models.Model):
         "numéro de l'ordre de mission", max_length=50, blank=True
     )
     ordre_mission_date = models.DateField("ordre de mission établi le", null=True, blank=True)
+    # The délégués' working note: not stated by the convention, so changing it voids no
+    # signature; it is in the agent's personal-data export, like the rest of the file.
+    commentaire_interne = models.TextField(
+        "commentaire interne",
+        blank=True,
+        help_text="Note de suivi du service RH : elle ne figure pas dans la convention, "
+        "la modifier n'annule aucune signature.",
+    )
     recue_le = models.DateField("demande reçue le")
     # Made less than 3 months ahead: only with the hierarchy's agreement.
     accord_delai_court = models.BooleanField(

@@ -320,6 +320,7 @@ def immersion_anonymise(cadre):
         employeur_representant_nom=PLACEHOLDER,
         employeur_representant_email=ANONYMOUS_EMAIL,
         motif_decision=PLACEHOLDER,
+        commentaire_interne="",
     )
     signatures = Signature.objects.filter(convention__immersion__cadre=cadre)
     _blank(signatures, nom=PLACEHOLDER, email=ANONYMOUS_EMAIL, nom_signe=PLACEHOLDER)

@@ -235,6 +235,7 @@ def test_the_pdf_states_every_piece_of_the_stated_content():
         ("motivation", "Une motivation reformulée par l'agent."),
         ("projet_professionnel", "Un projet précisé après l'entretien."),
         ("ordre_mission_numero", "OM-2027-0099"),
+        ("commentaire_interne", "Relancer la préfecture pour le badge d'accès."),
     ],
 )
 def test_what_the_convention_does_not_state_is_not_in_the_pdf_and_voids_nothing(field, value):

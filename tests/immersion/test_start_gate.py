@@ -285,3 +285,24 @@ def test_two_signatories_for_a_party_in_the_alert(client, m):
     alert = page.split('id="alerte-signatures"')[1].split("</div>")[0]
     assert "L'administration d'emploi : Luc Ferrand (Responsable des ressources humaines)" in alert
     assert "n'a pas encore signé (1 sur 2 en attente)" in page
+
+
+def test_admin_internal_comment_voids_no_signature(client, m):
+    """Issue 14, point 6: an internal comment is not what the convention states."""
+    from tests.immersion.test_admin import form_data
+
+    immersion = sign(accepted(m["cadre_a"], future_days(3), m["delegue_a"]), "Paul Mercier")
+    signed = {s.pk for s in signatures(immersion) if s.signe_le}
+    client.force_login(m["delegue_a"])
+    data = form_data(immersion, commentaire_interne="Relancer la préfecture pour le badge.")
+    response = client.post(change_url(immersion), data)
+    assert response.status_code == 302
+    immersion.refresh_from_db()
+    assert immersion.commentaire_interne == "Relancer la préfecture pour le badge."
+    assert Convention.objects.filter(immersion=immersion).count() == 1
+    assert {s.pk for s in signatures(immersion) if s.signe_le} == signed
+    assert immersion.statut == S.EN_SIGNATURE
+    # The same form changing the place makes version 2 and voids the signature.
+    data = form_data(immersion, lieu="Sous-préfecture d'Arcachon")
+    assert client.post(change_url(immersion), data).status_code == 302
+    assert immersion.current_convention().version == 2

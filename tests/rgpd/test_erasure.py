@@ -82,6 +82,7 @@ def victim(two_ministries):
         cadre=cadre,
         statut="acceptee",
         motivation=f"{NAME} veut voir",
+        commentaire_interne=f"Relancer {NAME} pour son badge",
         jours=[timezone.localdate() + timedelta(days=100)],
     )
     Evaluation.objects.create(
