@@ -593,6 +593,9 @@ def choose(preselection, coach, motif, by=None):
     _step(preselection, Preselection.Statut.CHOIX)
     if not preselection.propositions.filter(coach=coach, liberee_le__isnull=True).exists():
         raise ValidationError({"coach": "Choisissez l'un des coachs de votre présélection."})
+    # The register may have changed since the shortlist (an accreditation expired, a
+    # coach made inactive): the cadre learns it now, not at the délégué's confirmation.
+    check_register(coach, "choisi")
     if not (motif or "").strip():
         raise ValidationError({"motif": "Dites en quelques mots pourquoi ce coach vous convient."})
     preselection.statut = Preselection.Statut.CHOIX

@@ -509,6 +509,32 @@ def test_cadre_chooses_or_declines_in_the_portal(client, cadre, coaches, shortli
     assert shortlist.statut == P.CHOIX
 
 
+def test_the_portal_refuses_a_coach_whose_accreditation_expired_since_the_shortlist(
+    client, cadre, coaches, shortlist
+):
+    """Issue 13, point 1: the register's refusal in the portal too."""
+    coaches[1].certifications.update(expire_le=timezone.localdate() - timedelta(days=1))
+    client.force_login(cadre.user)
+    response = client.post(
+        reverse("coaching:preselection_choisir", args=[shortlist.coaching_id]),
+        {"coach": coaches[1].pk, "motif": "Nous avons le même rythme."},
+    )
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "a expiré le" in page and "ce coach ne peut pas être choisi." in page
+    shortlist.refresh_from_db()
+    assert shortlist.statut == P.PROPOSEE and shortlist.coach_choisi is None
+    # An inactive coach is refused the same way; a valid one is still chosen.
+    Coach.objects.filter(pk=coaches[2].pk).update(actif=False)
+    coaches[2].refresh_from_db()
+    with pytest.raises(ValidationError) as excinfo:
+        services.choose(shortlist, coaches[2], "Bon contact.")
+    assert "est inactif : ce coach ne peut pas être choisi." in refused(excinfo)
+    services.choose(shortlist, coaches[0], "Bon contact.")
+    shortlist.refresh_from_db()
+    assert shortlist.coach_choisi == coaches[0]
+
+
 def test_cadre_declines_the_shortlist_in_the_portal(client, cadre, coaches, shortlist):
     client.force_login(cadre.user)
     response = client.post(
