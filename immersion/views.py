@@ -238,6 +238,9 @@ def _link_refused(request, state):
     )
 
 
+JUST_SIGNED = "signee"
+
+
 @never_cache
 @csrf_protect
 def sign(request, token):
@@ -256,17 +259,19 @@ def sign(request, token):
         "immersion": immersion,
     }
     if signature.signe_le:
-        return render(request, "immersion/sign_done.html", {**context, "deja": True})
+        # Just signed (the redirect below: reloading it posts nothing again), or later.
+        deja = request.method == "POST" or JUST_SIGNED not in request.GET
+        return render(request, "immersion/sign_done.html", {**context, "deja": deja})
     form = SignatureForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            signature = services.sign(
+            services.sign(
                 signature, form.cleaned_data["nom"], request.META.get("REMOTE_ADDR") or None
             )
         except ValidationError as error:
             form.add_service_error(error)
         else:
-            return render(request, "immersion/sign_done.html", {**context, "signature": signature})
+            return redirect(f"{request.path}?{JUST_SIGNED}")
     others = Signature.objects.filter(convention=convention).exclude(pk=signature.pk).order_by("pk")
     return render(
         request,

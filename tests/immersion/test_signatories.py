@@ -233,7 +233,7 @@ def test_a_renewed_link_kills_the_old_one(client, two_for_employer, m):
         == 3
     )
     # The new link signs.
-    response = client.post(url_of(new_token), {"nom": "Paul Mercier", "accepte": "on"})
+    response = client.post(url_of(new_token), {"nom": "Paul Mercier", "accepte": "on"}, follow=True)
     assert "Signature enregistrée" in text_of(response)
 
 

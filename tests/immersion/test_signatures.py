@@ -148,8 +148,12 @@ def test_signing_records_time_name_ip_and_hash(client, accepted):
         REMOTE_ADDR="198.51.100.7",
         HTTP_X_FORWARDED_FOR="203.0.113.66",
     )
-    assert response.status_code == 200
+    # Post/redirect/get: reloading the page posts nothing again.
+    assert response.status_code == 302
+    assert response["Location"] == f"{sign_url(signature)}?signee"
+    response = client.get(response["Location"])
     assert "Signature enregistrée" in response.content.decode()
+    assert "Convention déjà signée" in client.get(sign_url(signature)).content.decode()
     signature.refresh_from_db()
     assert signature.signe_le is not None
     assert signature.nom_signe == "Sophie Lemaire"
@@ -336,7 +340,7 @@ def test_a_phone_change_sends_nothing(accepted):
 def sign_all(client, immersion):
     for signature in signatures_of(immersion).values():
         response = client.post(sign_url(signature), {"nom": signature.nom, "accepte": "on"})
-        assert response.status_code == 200
+        assert response.status_code == 302
 
 
 def test_three_signatures_make_a_signed_convention_sent_to_all(client, accepted):
