@@ -37,16 +37,10 @@ def upcoming_sessions(user, limit=UPCOMING_LIMIT):
     return sorted(sessions, key=lambda s: s.debut)[:limit]
 
 
-def _cards(user, attribute):
-    cards = []
-    for scheme in registry.all_schemes():
-        provider = getattr(scheme, attribute)
-        if provider:
-            cards += provider(user)
-    if attribute == "actions_for":
-        for provider in registry.action_providers():
-            cards += provider(user)
-    return cards
+def _cards(user, attribute, providers=()):
+    """The cards every scheme's ``attribute`` gives for ``user``, then ``providers``'."""
+    providers = [getattr(scheme, attribute) for scheme in registry.all_schemes()] + [*providers]
+    return [card for provider in providers if provider for card in provider(user)]
 
 
 @login_required
@@ -77,7 +71,7 @@ def home(request):
             "Kind": Role.Kind,
             "staff_perimeter_count": staff_perimeter_count,
             "programmes": _cards(user, "programmes_for"),
-            "actions": _cards(user, "actions_for"),
+            "actions": _cards(user, "actions_for", registry.action_providers()),
             "sessions": upcoming_sessions(user),
             "pending_evaluations": pending_evaluations,
             "open_demandes": open_demandes,

@@ -2,8 +2,9 @@
 
 
 class ReadOnlyAdminMixin:
-    """A list to read only: rows are written by the application (the outbox, the
-    audit trail, the waiting list), never added, changed or deleted by hand."""
+    """A list or an inline to read only: rows are written by the application (the
+    outbox, the audit trail, the waiting list, sessions, convention versions), never
+    added, changed or deleted by hand."""
 
     def has_add_permission(self, request, obj=None):
         return False

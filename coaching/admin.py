@@ -23,6 +23,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from import_export import fields, resources
 
+from cadres.admin_mixins import ReadOnlyAdminMixin
 from cadres.exports import StreamingExportMixin
 from cadres.perimeter import PerimeterAdminMixin, is_national_admin
 
@@ -432,7 +433,7 @@ class CoachingResource(resources.ModelResource):
         export_order = fields
 
 
-class SeanceCoachingInline(admin.TabularInline):
+class SeanceCoachingInline(ReadOnlyAdminMixin, admin.TabularInline):
     """Dates and attendance only: what is said in a session is not HR's business."""
 
     model = SeanceCoaching
@@ -443,15 +444,6 @@ class SeanceCoachingInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("coaching__cadre")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Coaching)

@@ -35,6 +35,7 @@ from import_export import fields, resources
 
 from accompagnement.services.sessions import sync_session_notifications
 from cadres.admin_filters import StructureSubtreeFilter
+from cadres.admin_mixins import ReadOnlyAdminMixin
 from cadres.exports import StreamingExportMixin
 from cadres.models import Cadre, Role, User
 from cadres.perimeter import PerimeterAdminMixin, filter_for_user
@@ -188,7 +189,7 @@ class MembreInline(admin.TabularInline):
 # --- Séances: dates and attendance only ---------------------------------------------
 
 
-class SeanceInline(admin.TabularInline):
+class SeanceInline(ReadOnlyAdminMixin, admin.TabularInline):
     """Numbers, dates, status, client and attendance. Never the content: the problem
     statement, the contract, the kind of consultation and the rating are not here."""
 
@@ -222,15 +223,6 @@ class SeanceInline(admin.TabularInline):
     @admin.display(description="évaluations (4 A) reçues")
     def evaluations(self, obj):
         return getattr(obj, "nb_evaluations", 0)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- Groups ----------------------------------------------------------------------

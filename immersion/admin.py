@@ -22,6 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 from import_export import fields, resources
 
+from cadres.admin_mixins import ReadOnlyAdminMixin
 from cadres.exports import StreamingExportMixin
 from cadres.perimeter import PerimeterAdminMixin
 
@@ -191,7 +192,7 @@ class ImmersionResource(resources.ModelResource):
 # --- Inlines -------------------------------------------------------------------------
 
 
-class JourImmersionInline(admin.TabularInline):
+class JourImmersionInline(ReadOnlyAdminMixin, admin.TabularInline):
     """The days, as recorded: they change through the « Jours d'immersion » field, so
     that the décret's rules apply and the convention follows."""
 
@@ -200,15 +201,6 @@ class JourImmersionInline(admin.TabularInline):
     extra = 0
     can_delete = False
     verbose_name_plural = "jours d'immersion enregistrés"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="jour de la semaine")
     def jour_ouvre(self, obj):
@@ -234,7 +226,7 @@ def signatures_html(signatures):
     )
 
 
-class ConventionInline(admin.TabularInline):
+class ConventionInline(ReadOnlyAdminMixin, admin.TabularInline):
     """Versions of the convention, read only, without their PDF content."""
 
     model = Convention
@@ -245,15 +237,6 @@ class ConventionInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("pdf").prefetch_related("signatures")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="signatures")
     def etat(self, obj):

@@ -912,7 +912,7 @@ class MentoratResource(resources.ModelResource):
         export_order = fields
 
 
-class RencontreInline(admin.TabularInline):
+class RencontreInline(ReadOnlyAdminMixin, admin.TabularInline):
     """Dates and attendance only: what is said in a meeting is not HR's business."""
 
     model = Rencontre
@@ -920,15 +920,6 @@ class RencontreInline(admin.TabularInline):
     extra = 0
     can_delete = False
     verbose_name_plural = "rencontres (dates et présence)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Mentorat)

@@ -4,11 +4,8 @@ import time
 
 import pytest
 from celery.signals import after_task_publish, task_failure, task_received
-from kombu.transport.redis import Transport as RedisTransport
 
 from config.celery import app as celery_app
-
-BRPOP_TIMEOUT = RedisTransport.brpop_timeout  # 1 s
 
 
 @pytest.fixture
@@ -57,10 +54,6 @@ def celery_worker_thread():
         for signal, receiver in signals:
             signal.disconnect(receiver)
         conf.task_always_eager, conf.worker_hijack_root_logger = saved
-        # The stopped worker may have left a BRPOP waiting on Redis (kombu's
-        # brpop_timeout, 1 s): Redis would hand it the next test's message, which
-        # nobody reads any more. Let it time out before another test publishes.
-        time.sleep(BRPOP_TIMEOUT + 0.5)
 
 
 # A real worker's wait: generous, since CI machines run two test processes on two cores.
